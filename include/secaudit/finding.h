@@ -1,0 +1,75 @@
+/* finding.h — findings and scan errors, the one list every report writer is fed.
+ *
+ * Ownership: an sa_result owns its findings' and errors' strings (sa_result_free); a
+ * finding points at its rule, which the ruleset owns and which must outlive the result. */
+#ifndef SECAUDIT_FINDING_H
+#define SECAUDIT_FINDING_H
+
+#include <stddef.h>
+
+#include "secaudit/rules.h"
+
+typedef struct sa_finding {
+    const sa_rule *rule;
+    char *file;            /* display path (the root as given joined with the relative path) */
+    char *rel;             /* path relative to its scan root (basename for a file root) */
+    unsigned line, col;    /* 1-based; col counts code points */
+    char *key;             /* the config key or record the finding is about */
+    char *message;
+    char *evidence;        /* "key = value", secrets redacted, at most ~200 bytes */
+    int source_default;    /* 1: the service's default applies (the key is absent) */
+    char *default_note;    /* the default's note when source_default, else NULL */
+    char fingerprint[17];  /* 16 hex digits: rule + rel + key + redacted value */
+    size_t seq;            /* order of the file in the walk */
+} sa_finding;
+
+typedef struct sa_error {
+    char *file;
+    unsigned line, col;    /* 0 when the problem has no position (unreadable file) */
+    char *service;         /* the service that claims the file */
+    char *message;
+    size_t seq;
+} sa_error;
+
+typedef struct sa_notice {  /* something not assessed that no service claimed */
+    char *path;
+    char *message;
+} sa_notice;
+
+typedef struct sa_result {
+    sa_finding *findings;
+    size_t n_findings, cap_findings;
+    sa_error *errors;
+    size_t n_errors, cap_errors;
+    sa_notice *notices;
+    size_t n_notices, cap_notices;
+    char **roots;
+    size_t n_roots;
+    size_t files_seen;     /* regular files the walk met */
+    size_t files_parsed;   /* claimed files parsed and evaluated */
+} sa_result;
+
+void sa_result_free(sa_result *r);
+/* Append copies; 0 or -1 when out of memory. */
+int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned col,
+                        const char *service, const char *message, size_t seq);
+int sa_result_add_notice(sa_result *r, const char *path, const char *message);
+/* Sort findings by (seq, line, col, rule id, key) and errors by (seq, line): the order of
+ * every report. */
+void sa_result_sort(sa_result *r);
+
+/* Counts of findings per severity (index sa_severity). */
+void sa_result_counts(const sa_result *r, size_t counts[5]);
+
+/* Secret handling: is the value under this key (last path component) or view path secret? */
+int sa_key_is_secret(const char *key, size_t len);
+/* Write a printable, redacted form of value to out (NUL-terminated, truncated to cap-1
+ * bytes with "…" when longer). secret: replace all of it. URL credentials and
+ * user:password forms under user-like keys are masked in any case. */
+void sa_redact(const char *key, size_t keylen, const char *value, size_t len, int secret,
+               char *out, size_t cap);
+
+/* FNV-1a 64-bit of the NUL-separated parts, as 16 lower-case hex digits + NUL. */
+void sa_fingerprint(const char *const *parts, size_t n, char out[17]);
+
+#endif

@@ -1,0 +1,73 @@
+/* parse.h — one parser per syntax, each filling an sa_doc with the same positioned tree.
+ *
+ * Every parser takes a doc made by sa_doc_new over the file's bytes, sets doc->root and
+ * returns 0; or returns -1 and fills *err with the byte offset (or line:col) of the problem
+ * and a sentence a user can act on. A parser never reads another file, never touches the
+ * network, and stops at the doc's limits. On error the doc may hold a partial tree: the
+ * caller frees it. Ownership: the tree lives in the doc's arena. */
+#ifndef SECAUDIT_PARSE_H
+#define SECAUDIT_PARSE_H
+
+#include "secaudit/doc.h"
+
+typedef struct sa_perr {
+    size_t off;          /* byte offset of the problem (used when has_linecol is 0) */
+    int has_linecol;     /* 1 when line/col below are set instead (from a library) */
+    unsigned line, col;  /* 1-based */
+    char msg[256];       /* "expected ',' or '}' after a member", no trailing period */
+} sa_perr;
+
+/* JSON with Orthanc's // and block comments and jansson's grammar. Objects become maps,
+ * arrays lists. Duplicate keys are kept in order, the earlier ones flagged SA_NODE_DUP. */
+int sa_parse_json(sa_doc *doc, sa_perr *err);
+/* Call once before any thread starts (seeds jansson's hash). */
+void sa_json_init(void);
+
+/* YAML (first document) through libyaml's event API. Mappings become maps, sequences
+ * lists; plain scalars true/false → SA_BOOL, null/~/empty → SA_NULL, numbers → SA_NUM,
+ * the rest SA_STR; quoted scalars are always SA_STR. Aliases are copied within the
+ * alias budget; an alias to a node that is not finished (a cycle) is an error. */
+int sa_parse_yaml(sa_doc *doc, sa_perr *err);
+
+/* XML through libxml2, hardened (no network, no external entities, documents declaring
+ * entities refused). An element is a map keyed by its name: attributes are members
+ * "@name" (SA_STR), child elements members keyed by their name, non-blank text a member
+ * "#text". The root is a map with one member: the document element. */
+int sa_parse_xml(sa_doc *doc, sa_perr *err);
+/* Call once before any thread starts: libxml2 set-up and the deny-all entity loader. */
+void sa_xml_init(void);
+void sa_xml_cleanup(void);
+
+/* INI and its dialects. The root is a map; keys before any section are its members; each
+ * "[section]" is a map member (sections may repeat). Values are SA_STR (SA_NULL when a key
+ * has no value). */
+typedef enum sa_ini_dialect {
+    SA_INI_GENERIC,     /* [sections], "=" or ":", "#"/";" comment lines, quotes stripped,
+                           trailing "\" continues */
+    SA_INI_SYSTEMD,     /* systemd.syntax(7): "#"/";" comment lines only, "=" only, "\"
+                           continues, a trailing "#" is value */
+    SA_INI_ENV,         /* KEY=VALUE, optional "export ", shell-like quotes, "#" comments,
+                           no sections */
+    SA_INI_PGCONF,      /* postgresql.conf: "=" optional, '…' with '' or \' escapes, "#"
+                           anywhere outside quotes, no sections */
+    SA_INI_PROPERTIES   /* Java/Ice properties: "=", ":" or blank, "#"/"!" comment lines,
+                           "\" continues, no sections */
+} sa_ini_dialect;
+int sa_parse_ini(sa_doc *doc, sa_ini_dialect dialect, sa_perr *err);
+
+/* pg_hba.conf records. The root is a map with one member "records", a list; each record is
+ * a map with members (each positioned at its field):
+ *   type      "local" | "host" | "hostssl" | "hostnossl" | "hostgssenc" | "hostnogssenc"
+ *   database  list of SA_STR (quoted ones flagged SA_NODE_QUOTED)
+ *   user      list of SA_STR
+ *   address   SA_STR (absent for local); "mask" SA_STR when written as IP + mask
+ *   method    SA_STR
+ *   options   map name → value
+ *   reach     synthetic SA_STR: "local" (a local record), "loopback", "samehost",
+ *             "world" (0.0.0.0/0, ::/0, all, or a mask of 0 bits), "remote" (anything else)
+ *   text      synthetic SA_STR: the record's fields joined by single spaces
+ * include lines are records of type "include", "include_if_exists" or "include_dir" with a
+ * member "path". */
+int sa_parse_pghba(sa_doc *doc, sa_perr *err);
+
+#endif

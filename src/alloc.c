@@ -1,0 +1,65 @@
+/* alloc.c — the one place libsecaudit allocates, with a failure-injection hook for tests. */
+#include "secaudit/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long fail_at;  /* 0: never fail */
+static unsigned long count;
+
+/* Counting only while armed keeps the normal path free of shared writes. */
+static int should_fail(void)
+{
+    if (fail_at == 0)
+        return 0;
+    return ++count == fail_at;
+}
+
+unsigned long sa_alloc_fail_at(unsigned long nth)
+{
+    unsigned long made = count;
+    count = 0;
+    fail_at = nth;
+    return made;
+}
+
+void *sa_malloc(size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return malloc(n ? n : 1);
+}
+
+void *sa_calloc(size_t nmemb, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    return calloc(nmemb ? nmemb : 1, size ? size : 1);
+}
+
+void *sa_realloc(void *p, size_t n)
+{
+    if (should_fail())
+        return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+char *sa_strndup(const char *s, size_t n)
+{
+    char *d = sa_malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *sa_strdup(const char *s)
+{
+    return sa_strndup(s, strlen(s));
+}
+
+void sa_free(void *p)
+{
+    free(p);
+}

@@ -1,0 +1,466 @@
+/* main.c — the secaudit command line: `scan`, `rules list`, `rules show`. Options are one
+ * table; exit codes are the enum below (README.md and REPORT_FORMAT.md document both). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rules/checks.h"
+#include "secaudit/alloc.h"
+#include "secaudit/parse.h"
+#include "secaudit/report.h"
+#include "secaudit/rules.h"
+#include "secaudit/scan.h"
+#include "secaudit/view.h"
+
+enum exit_code {
+    EXIT_CLEAN = 0,       /* no finding at or above --fail-on */
+    EXIT_FINDINGS = 1,    /* at least one finding at or above --fail-on */
+    EXIT_USAGE = 2,       /* usage, rule-file or internal error */
+    EXIT_INCOMPLETE = 3,  /* nothing reached the threshold, but a claimed file could not be
+                             read or parsed */
+};
+
+enum opt_id {
+    OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h',
+    OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
+    OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
+};
+
+/* The option table, sorted by name. */
+static const struct option options[] = {
+    {"assume-version", required_argument, NULL, OPT_ASSUME_VERSION},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"one-file-system", no_argument, NULL, OPT_ONE_FS},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"rules", required_argument, NULL, OPT_RULES},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const char usage_text[] =
+    "usage: secaudit scan [options] [PATH...]     audit config files (default PATH: /etc)\n"
+    "       secaudit rules list [--service NAME]  list the rules\n"
+    "       secaudit rules show ID                one rule: why, how to fix, references\n"
+    "       secaudit --version | --help\n"
+    "\n"
+    "scan options:\n"
+    "  -f, --format text|json      report format (default: text)\n"
+    "  -o, --output FILE           write the report to FILE (atomically) instead of stdout\n"
+    "      --fail-on LEVEL         exit 1 when a finding is at or above LEVEL: critical, high,\n"
+    "                              medium, low, info or none (default: low)\n"
+    "      --min-severity LEVEL    report only findings at or above LEVEL (default: info)\n"
+    "      --rules DIR             also load DIR/*.yml; a rule with the same id replaces\n"
+    "                              the built-in one (repeatable)\n"
+    "      --assume-version S=V    judge service S's absent keys by version V's defaults,\n"
+    "                              e.g. orthanc=1.5.7 (repeatable)\n"
+    "      --exclude GLOB          skip matching files and directories (repeatable)\n"
+    "      --max-file-size BYTES   larger files are not assessed (default: 16777216)\n"
+    "      --follow-symlinks       follow symbolic links below the given paths\n"
+    "      --one-file-system       do not cross into other file systems\n"
+    "      --no-color              no colours (also when NO_COLOR is set)\n"
+    "  -q, --quiet                 text: findings and errors only, no notes or summary\n"
+    "\n"
+    "exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/rule/internal error,\n"
+    "3 some claimed file could not be read or parsed (and nothing reached --fail-on)\n";
+
+__attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("secaudit: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'secaudit --help'.\n", stderr);
+}
+
+typedef struct cli {
+    const char *format;
+    const char *output;
+    sa_severity fail_on, min_severity;
+    const char **rule_dirs;
+    size_t n_rule_dirs;
+    const char **versions;
+    size_t n_versions;
+    const char **excludes;
+    size_t n_excludes;
+    const char *service;
+    int follow, one_fs, no_color, quiet;
+    sa_limits lim;
+} cli;
+
+static int push_arg(const char ***v, size_t *n, const char *arg)
+{
+    const char **nv = sa_realloc(*v, (*n + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return -1;
+    nv[(*n)++] = arg;
+    *v = nv;
+    return 0;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v == 0 || v > (unsigned long long)SIZE_MAX / 2)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Parse argv from optind on; returns -1 on a usage error (already reported). */
+static int parse_options(int argc, char **argv, cli *c)
+{
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":f:o:qh", options, NULL)) != -1) {
+        switch (ch) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                usage_error("unknown format '%s' (expected text or json)", optarg);
+                return -1;
+            }
+            c->format = optarg;
+            break;
+        case OPT_OUTPUT:
+            c->output = optarg;
+            break;
+        case OPT_QUIET:
+            c->quiet = 1;
+            break;
+        case OPT_FAIL_ON:
+            if (sa_severity_parse(optarg, 1, &c->fail_on) < 0) {
+                usage_error("--fail-on: unknown level '%s' (expected critical, high, medium, "
+                            "low, info or none)", optarg);
+                return -1;
+            }
+            break;
+        case OPT_MIN_SEVERITY:
+            if (sa_severity_parse(optarg, 0, &c->min_severity) < 0) {
+                usage_error("--min-severity: unknown level '%s' (expected critical, high, "
+                            "medium, low or info)", optarg);
+                return -1;
+            }
+            break;
+        case OPT_RULES:
+            if (push_arg(&c->rule_dirs, &c->n_rule_dirs, optarg) < 0)
+                return -1;
+            break;
+        case OPT_ASSUME_VERSION:
+            if (push_arg(&c->versions, &c->n_versions, optarg) < 0)
+                return -1;
+            break;
+        case OPT_EXCLUDE:
+            if (push_arg(&c->excludes, &c->n_excludes, optarg) < 0)
+                return -1;
+            break;
+        case OPT_MAX_FILE_SIZE:
+            if (parse_size(optarg, &c->lim.max_file_bytes) < 0) {
+                usage_error("--max-file-size: '%s' is not a positive number of bytes", optarg);
+                return -1;
+            }
+            break;
+        case OPT_FOLLOW:
+            c->follow = 1;
+            break;
+        case OPT_ONE_FS:
+            c->one_fs = 1;
+            break;
+        case OPT_NO_COLOR:
+            c->no_color = 1;
+            break;
+        case OPT_SERVICE:
+            c->service = optarg;
+            break;
+        case OPT_HELP:
+            fputs(usage_text, stdout);
+            exit(EXIT_CLEAN);
+        case OPT_VERSION:
+            printf("secaudit %s\n", SECAUDIT_VERSION);
+            exit(EXIT_CLEAN);
+        case ':':
+            usage_error("option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        default:
+            usage_error("unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static sa_ruleset *load_rules(const cli *c)
+{
+    sa_rule_error err = {{0}};
+    sa_ruleset *rs = NULL;
+    int rc = sa_ruleset_load_builtin(&rs, &c->lim, &err);
+    for (size_t i = 0; rc == 0 && i < c->n_rule_dirs; i++)
+        rc = sa_ruleset_load_dir(rs, c->rule_dirs[i], &err);
+    if (rc == 0)
+        rc = sa_ruleset_finish(rs, &err);
+    for (size_t i = 0; rc == 0 && i < c->n_versions; i++)
+        rc = sa_ruleset_assume_version(rs, c->versions[i], &err);
+    if (rc < 0) {
+        fputs("secaudit: ", stderr);
+        sa_fput_escaped(stderr, err.msg, strlen(err.msg));
+        fputc('\n', stderr);
+        sa_ruleset_free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+/* Write the report to path through a temporary file in the same directory and rename(2), so
+ * readers see the old report or the new one, never a part. */
+static int write_atomic(const char *path, const cli *c, const sa_result *res,
+                        const sa_report_opts *ro)
+{
+    const char *slash = strrchr(path, '/');
+    char tmp[PATH_MAX];
+    int n = slash ? snprintf(tmp, sizeof(tmp), "%.*s/.secaudit-report-XXXXXX",
+                             (int)(slash - path), path)
+                  : snprintf(tmp, sizeof(tmp), ".secaudit-report-XXXXXX");
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        fprintf(stderr, "secaudit: output path too long\n");
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "secaudit: cannot write the report next to %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    FILE *f = fdopen(fd, "w");
+    int rc = -1;
+    if (f == NULL) {
+        close(fd);
+    } else {
+        int w = strcmp(c->format, "json") == 0 ? sa_report_json(f, res, ro)
+                                               : sa_report_text(f, res, ro);
+        if (w == 0 && fchmod(fd, 0666 & ~mask) == 0 && fflush(f) == 0 && fsync(fd) == 0)
+            rc = 0;
+        if (fclose(f) != 0)
+            rc = -1;
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = -1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "secaudit: cannot write the report to %s: %s\n", path,
+                strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    cli c = {.format = "text", .fail_on = SA_SEV_LOW, .min_severity = SA_SEV_INFO,
+             .lim = sa_limits_default};
+    int code = EXIT_USAGE;
+    sa_ruleset *rs = NULL;
+    sa_result res = {0};
+    if (parse_options(argc, argv, &c) < 0)
+        goto done;
+    if (c.service) {
+        usage_error("--service belongs to 'rules list'%s", "");
+        goto done;
+    }
+    const char *const default_root[] = {"/etc"};
+    const char *const *roots = (const char *const *)argv + optind;
+    size_t n_roots = (size_t)(argc - optind);
+    if (n_roots == 0) {
+        roots = default_root;
+        n_roots = 1;
+    }
+    for (size_t i = 0; i < n_roots; i++) {
+        struct stat st;
+        if (stat(roots[i], &st) != 0) {
+            fprintf(stderr, "secaudit: cannot scan '%s': %s\n", roots[i], strerror(errno));
+            goto done;
+        }
+    }
+    if ((rs = load_rules(&c)) == NULL)
+        goto done;
+    sa_scan_opts so = {.roots = roots, .n_roots = n_roots, .follow_symlinks = c.follow,
+                       .one_file_system = c.one_fs,
+                       .excludes = (const char *const *)c.excludes,
+                       .n_excludes = c.n_excludes, .lim = c.lim};
+    if (sa_scan(rs, &so, &res) < 0) {
+        fprintf(stderr, "secaudit: out of memory\n");
+        goto done;
+    }
+    const char *nc = getenv("NO_COLOR");
+    sa_report_opts ro = {.color = !c.output && !c.no_color && !(nc && *nc) &&
+                                  isatty(STDOUT_FILENO),
+                         .quiet = c.quiet, .min_severity = c.min_severity};
+    int w;
+    if (c.output) {
+        w = write_atomic(c.output, &c, &res, &ro);
+    } else {
+        w = strcmp(c.format, "json") == 0 ? sa_report_json(stdout, &res, &ro)
+                                          : sa_report_text(stdout, &res, &ro);
+        if (w < 0)
+            fprintf(stderr, "secaudit: cannot write the report: %s\n", strerror(errno));
+    }
+    if (w < 0)
+        goto done;
+    code = EXIT_CLEAN;
+    for (size_t i = 0; i < res.n_findings; i++) {
+        sa_severity s = res.findings[i].rule->severity;
+        if (c.fail_on != SA_SEV_NONE && s >= c.fail_on && s >= c.min_severity)
+            code = EXIT_FINDINGS;
+    }
+    if (code == EXIT_CLEAN && res.n_errors)
+        code = EXIT_INCOMPLETE;
+done:
+    sa_result_free(&res);
+    sa_ruleset_free(rs);
+    sa_free(c.rule_dirs);
+    sa_free(c.versions);
+    sa_free(c.excludes);
+    return code;
+}
+
+static void print_field(const char *name, const char *value)
+{
+    printf("%-13s", name);
+    sa_fput_escaped(stdout, value, strlen(value));
+    putchar('\n');
+}
+
+static int cmd_rules(int argc, char **argv)
+{
+    cli c = {.format = "text", .lim = sa_limits_default};
+    if (argc < 3 || (strcmp(argv[2], "list") != 0 && strcmp(argv[2], "show") != 0)) {
+        usage_error("'rules' needs 'list' or 'show ID'%s", "");
+        return EXIT_USAGE;
+    }
+    int show = strcmp(argv[2], "show") == 0;
+    optind = 3;
+    int code = EXIT_USAGE;
+    sa_ruleset *rs = NULL;
+    if (parse_options(argc, argv, &c) < 0)
+        goto done;
+    if (show != (optind + 1 == argc) || (!show && optind != argc)) {
+        usage_error(show ? "'rules show' needs exactly one rule id%s"
+                         : "'rules list' takes no arguments%s", "");
+        goto done;
+    }
+    if ((rs = load_rules(&c)) == NULL)
+        goto done;
+    if (!show) {
+        if (c.service && sa_ruleset_find_service(rs, c.service) == NULL) {
+            usage_error("unknown service '%s' (see 'secaudit rules list')", c.service);
+            goto done;
+        }
+        for (size_t i = 0; i < rs->n_rules; i++) {
+            const sa_rule *r = rs->rules[i];
+            if (c.service && strcmp(r->service->name, c.service) != 0)
+                continue;
+            printf("%-34s %-8s %-10s ", r->id, sa_severity_name(r->severity), r->service->name);
+            sa_fput_escaped(stdout, r->title, strlen(r->title));
+            putchar('\n');
+        }
+        code = EXIT_CLEAN;
+        goto done;
+    }
+    const sa_rule *r = sa_ruleset_find_rule(rs, argv[optind]);
+    if (r == NULL) {
+        usage_error("no rule with id '%s' (see 'secaudit rules list')", argv[optind]);
+        goto done;
+    }
+    const sa_service *svc = r->service;
+    print_field("id:", r->id);
+    print_field("title:", r->title);
+    print_field("severity:", sa_severity_name(r->severity));
+    print_field("service:", svc->title);
+    printf("%-13s", "files:");
+    for (size_t i = 0; i < svc->n_files; i++) {
+        sa_fput_escaped(stdout, svc->files[i].glob, strlen(svc->files[i].glob));
+        if (svc->files[i].sniff_set)
+            fputs(" (when the content matches)", stdout);
+        fputs(i + 1 < svc->n_files ? ", " : "\n", stdout);
+    }
+    if (r->when_src)
+        print_field("condition:", r->when_src);
+    if (r->check) {
+        const sa_check *chk = sa_check_find(r->check);
+        printf("%-13s%s: %s\n", "check:", r->check, chk ? chk->summary : "");
+    }
+    if (r->for_each)
+        print_field("for each:", r->for_each);
+    if (r->at)
+        print_field("points at:", r->at);
+    print_field("defined in:", r->origin);
+    printf("\nwhy it matters:\n  ");
+    sa_fput_escaped(stdout, r->rationale, strlen(r->rationale));
+    printf("\n\nhow to fix:\n  ");
+    sa_fput_escaped(stdout, r->remediation, strlen(r->remediation));
+    putchar('\n');
+    if (r->n_refs) {
+        printf("\nreferences:\n");
+        for (size_t i = 0; i < r->n_refs; i++) {
+            fputs("  ", stdout);
+            sa_fput_escaped(stdout, r->refs[i], strlen(r->refs[i]));
+            putchar('\n');
+        }
+    }
+    code = EXIT_CLEAN;
+done:
+    sa_ruleset_free(rs);
+    sa_free(c.rule_dirs);
+    sa_free(c.versions);
+    sa_free(c.excludes);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    sa_xml_init();
+    sa_json_init();
+    int code;
+    if (argc < 2) {
+        usage_error("missing command (scan or rules)%s", "");
+        code = EXIT_USAGE;
+    } else if (strcmp(argv[1], "scan") == 0) {
+        optind = 2;
+        code = cmd_scan(argc, argv);
+    } else if (strcmp(argv[1], "rules") == 0) {
+        code = cmd_rules(argc, argv);
+    } else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, stdout);
+        code = EXIT_CLEAN;
+    } else if (strcmp(argv[1], "--version") == 0) {
+        printf("secaudit %s\n", SECAUDIT_VERSION);
+        code = EXIT_CLEAN;
+    } else {
+        usage_error("unknown command '%s' (expected scan or rules)", argv[1]);
+        code = EXIT_USAGE;
+    }
+    sa_xml_cleanup();
+    if (fflush(stdout) != 0 && code != EXIT_USAGE) {
+        fprintf(stderr, "secaudit: cannot write to standard output\n");
+        code = EXIT_USAGE;
+    }
+    return code;
+}

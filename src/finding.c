@@ -1,0 +1,257 @@
+/* finding.c — the result list (findings, errors, notices), secret redaction and
+ * fingerprints. */
+#include "secaudit/finding.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "secaudit/alloc.h"
+
+void sa_result_free(sa_result *r)
+{
+    for (size_t i = 0; i < r->n_findings; i++) {
+        sa_finding *f = &r->findings[i];
+        sa_free(f->file);
+        sa_free(f->rel);
+        sa_free(f->key);
+        sa_free(f->message);
+        sa_free(f->evidence);
+        sa_free(f->default_note);
+    }
+    sa_free(r->findings);
+    for (size_t i = 0; i < r->n_errors; i++) {
+        sa_free(r->errors[i].file);
+        sa_free(r->errors[i].service);
+        sa_free(r->errors[i].message);
+    }
+    sa_free(r->errors);
+    for (size_t i = 0; i < r->n_notices; i++) {
+        sa_free(r->notices[i].path);
+        sa_free(r->notices[i].message);
+    }
+    sa_free(r->notices);
+    for (size_t i = 0; i < r->n_roots; i++)
+        sa_free(r->roots[i]);
+    sa_free(r->roots);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Grow *v (elements of size sz) to hold n+1; 0 or -1. */
+static int grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 16;
+    if (nc > SIZE_MAX / sz)
+        return -1;
+    void *p = sa_realloc(*v, nc * sz);
+    if (p == NULL)
+        return -1;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned col,
+                        const char *service, const char *message, size_t seq)
+{
+    if (grow((void **)&r->errors, &r->cap_errors, r->n_errors, sizeof(sa_error)) < 0)
+        return -1;
+    sa_error *e = &r->errors[r->n_errors];
+    memset(e, 0, sizeof(*e));
+    e->file = sa_strdup(file);
+    e->service = sa_strdup(service ? service : "");
+    e->message = sa_strdup(message);
+    if (e->file == NULL || e->service == NULL || e->message == NULL) {
+        sa_free(e->file);
+        sa_free(e->service);
+        sa_free(e->message);
+        return -1;
+    }
+    e->line = line;
+    e->col = col;
+    e->seq = seq;
+    r->n_errors++;
+    return 0;
+}
+
+int sa_result_add_notice(sa_result *r, const char *path, const char *message)
+{
+    if (grow((void **)&r->notices, &r->cap_notices, r->n_notices, sizeof(sa_notice)) < 0)
+        return -1;
+    sa_notice *n = &r->notices[r->n_notices];
+    n->path = sa_strdup(path);
+    n->message = sa_strdup(message);
+    if (n->path == NULL || n->message == NULL) {
+        sa_free(n->path);
+        sa_free(n->message);
+        return -1;
+    }
+    r->n_notices++;
+    return 0;
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+    const sa_finding *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    int c = strcmp(x->rule->id, y->rule->id);
+    if (c)
+        return c;
+    return strcmp(x->key, y->key);
+}
+
+static int cmp_error(const void *a, const void *b)
+{
+    const sa_error *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return strcmp(x->message, y->message);
+}
+
+void sa_result_sort(sa_result *r)
+{
+    if (r->n_findings > 1)
+        qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_finding);
+    if (r->n_errors > 1)
+        qsort(r->errors, r->n_errors, sizeof(sa_error), cmp_error);
+}
+
+void sa_result_counts(const sa_result *r, size_t counts[5])
+{
+    memset(counts, 0, 5 * sizeof(size_t));
+    for (size_t i = 0; i < r->n_findings; i++)
+        counts[r->findings[i].rule->severity]++;
+}
+
+/* ---- secrets ---------------------------------------------------------------------------- */
+/* Split a key into words at '.', '_', '-', ' ' and lower→upper case changes, and test each
+ * word against a list. */
+static int key_has_word(const char *key, size_t len, const char *const *words, size_t nw)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && !isalnum((unsigned char)key[i]))
+            i++;
+        size_t st = i;
+        if (i < len)
+            i++;
+        while (i < len && isalnum((unsigned char)key[i]) &&
+               !(isupper((unsigned char)key[i]) && islower((unsigned char)key[i - 1])))
+            i++;
+        size_t n = i - st;
+        for (size_t w = 0; w < nw; w++)
+            if (n && strlen(words[w]) == n && strncasecmp(key + st, words[w], n) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+int sa_key_is_secret(const char *key, size_t len)
+{
+    static const char *const words[] = {
+        "pass", "password", "passwd", "pwd", "passphrase", "secret", "token", "credential",
+        "credentials", "apikey", "privatekey", "keypasswd", "bindpasswd", "ldapbindpasswd",
+        "storepass", "keypass", "hmac"};
+    if (key == NULL)
+        return 0;
+    return key_has_word(key, len, words, sizeof(words) / sizeof(words[0]));
+}
+
+static int key_is_userlike(const char *key, size_t len)
+{
+    static const char *const words[] = {"user", "superuser", "login", "auth", "credentials",
+                                        "dsn", "uri", "url", "connection"};
+    return key != NULL && key_has_word(key, len, words, sizeof(words) / sizeof(words[0]));
+}
+
+/* Copy src into out escaping nothing (writers escape), truncating with "…". */
+static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *o + 1 < cap; i++)
+        out[(*o)++] = s[i];
+    out[*o] = '\0';
+}
+
+void sa_redact(const char *key, size_t keylen, const char *value, size_t len, int secret,
+               char *out, size_t cap)
+{
+    size_t o = 0;
+    static const char red[] = "<redacted>";
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (secret || sa_key_is_secret(key, keylen)) {
+        if (len == 0)
+            put(out, cap, &o, "\"\"", 2);
+        else
+            put(out, cap, &o, red, sizeof(red) - 1);
+        return;
+    }
+    size_t limit = cap > 8 ? cap - 8 : cap;  /* room for "…" */
+    size_t i = 0;
+    while (i < len) {
+        /* scheme://user:password@host → scheme://user:<redacted>@host */
+        if (i + 3 <= len && memcmp(value + i, "://", 3) == 0) {
+            put(out, cap, &o, "://", 3);
+            i += 3;
+            size_t st = i, colon = 0, at = 0;
+            for (size_t k = i; k < len && value[k] != '/' && value[k] != ' ' &&
+                               value[k] != ',' && value[k] != '\n';
+                 k++) {
+                if (value[k] == ':' && !colon)
+                    colon = k;
+                if (value[k] == '@')
+                    at = k;
+            }
+            if (at && colon && colon < at) {
+                put(out, cap, &o, value + st, colon + 1 - st);
+                put(out, cap, &o, red, sizeof(red) - 1);
+                i = at;
+            }
+            continue;
+        }
+        if (o >= limit) {
+            put(out, cap, &o, "\xe2\x80\xa6", 3);
+            return;
+        }
+        out[o++] = value[i++];
+        out[o] = '\0';
+    }
+    /* user:password under a user-like key: keep the user */
+    if (key_is_userlike(key, keylen) && memchr(value, '@', len) == NULL &&
+        memchr(value, '/', len) == NULL) {
+        const char *c = memchr(value, ':', len);
+        if (c && c > value && (size_t)(c - value) + 1 < len &&
+            memchr(value, ' ', len) == NULL) {
+            o = 0;
+            put(out, cap, &o, value, (size_t)(c - value) + 1);
+            put(out, cap, &o, red, sizeof(red) - 1);
+        }
+    }
+}
+
+void sa_fingerprint(const char *const *parts, size_t n, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++) {
+            h ^= *p;
+            h *= 0x100000001b3ULL;
+        }
+        h ^= 0xff;  /* separator that no UTF-8 text holds */
+        h *= 0x100000001b3ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}

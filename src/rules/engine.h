@@ -1,0 +1,34 @@
+/* engine.h — evaluates one service's rules against one file's view and appends findings.
+ * Everything here is borrowed for the duration of one file's evaluation. */
+#ifndef SECAUDIT_RULES_ENGINE_H
+#define SECAUDIT_RULES_ENGINE_H
+
+#include <sys/stat.h>
+
+#include "secaudit/doc.h"
+#include "secaudit/finding.h"
+#include "secaudit/rules.h"
+
+typedef struct sa_file_eval {
+    const sa_service *svc;
+    const sa_doc *doc;
+    const sa_node *view;
+    const sa_linemap *lines;
+    const char *file;        /* display path */
+    const char *rel;         /* relative to the scan root */
+    const struct stat *st;
+    size_t seq;
+    sa_result *res;
+    sa_arena *scratch;
+} sa_file_eval;
+
+/* Evaluate every rule of fe->svc. 0, or -1 when out of memory. */
+int sa_engine_run(sa_file_eval *fe);
+
+/* Append a finding of rule about node (positioned at its key when it is a map member, else at
+ * the node). value is what the evidence shows (NULL: none); def is the default that supplied
+ * it (NULL: the file set it). label names the key. 0 or -1 (out of memory). */
+int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                   const sa_node *value, const sa_default *def, const char *label);
+
+#endif

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Rule fixture runner: one fixture directory holds an `expect` file and config trees.
+
+expect lines:
+    rule: RULE-ID                      the rules this fixture is about (one or more)
+    args: --assume-version x=1         extra scan arguments (optional)
+    finding: REL:LINE:COL SOURCE [ID]  one expected finding of those rules (ID required when
+                                       the fixture names several rules), in report order
+
+The runner scans the directory with --format json and checks that the findings of the named
+rules are exactly the expected ones, that no file failed to parse, that every named rule
+fires at least once, and that a near miss exists (a subdirectory whose name starts with
+"miss") so each rule has a configuration that must not fire.
+
+usage: run_fixture.py SECAUDIT FIXTURE_DIR
+       run_fixture.py SECAUDIT --coverage FIXTURES_ROOT   (every rule has a fixture)
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def parse_expect(path):
+    rules, args, findings = [], [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, _, value = line.partition(":")
+            value = value.strip()
+            if key == "rule":
+                rules.append(value)
+            elif key == "args":
+                args.extend(value.split())
+            elif key == "finding":
+                findings.append(value)
+            else:
+                fail("%s:%d: unknown line" % (path, n))
+    if not rules:
+        fail("%s: no 'rule:' line" % path)
+    return rules, args, findings
+
+
+def run_fixture(secaudit, d):
+    rules, args, expected = parse_expect(os.path.join(d, "expect"))
+    proc = subprocess.run([secaudit, "scan", "--format", "json", *args, d],
+                          capture_output=True, timeout=60)
+    if proc.returncode not in (0, 1):
+        fail("exit %d: %s" % (proc.returncode, proc.stderr.decode(errors="replace")))
+    report = json.loads(proc.stdout)
+    if report["errors"]:
+        fail("errors: %r" % report["errors"])
+    prefix = d.rstrip("/") + "/"
+    got = []
+    fired = set()
+    for f in report["findings"]:
+        if f["rule_id"] not in rules:
+            continue
+        fired.add(f["rule_id"])
+        rel = f["file"][len(prefix):] if f["file"].startswith(prefix) else f["file"]
+        line = "%s:%d:%d %s" % (rel, f["line"], f["column"], f["source"])
+        if len(rules) > 1:
+            line += " " + f["rule_id"]
+        got.append(line)
+    if got != expected:
+        fail("findings differ\n  expected:\n    %s\n  got:\n    %s" %
+             ("\n    ".join(expected) or "(none)", "\n    ".join(got) or "(none)"))
+    for r in rules:
+        if r not in fired:
+            fail("rule %s never fires in this fixture" % r)
+    if not any(e.startswith("miss") for e in os.listdir(d)):
+        fail("no near-miss directory (miss*) in %s" % d)
+    print("ok: %s (%d findings)" % (d, len(got)))
+
+
+def coverage(secaudit, root):
+    proc = subprocess.run([secaudit, "rules", "list"], capture_output=True, check=True)
+    all_rules = {line.split()[0] for line in proc.stdout.decode().splitlines() if line}
+    covered = set()
+    for dirpath, _dirs, files in os.walk(root):
+        if "expect" in files:
+            covered.update(parse_expect(os.path.join(dirpath, "expect"))[0])
+    missing = sorted(all_rules - covered)
+    if missing:
+        fail("rules without a fixture: " + ", ".join(missing))
+    unknown = sorted(covered - all_rules)
+    if unknown:
+        fail("fixtures name unknown rules: " + ", ".join(unknown))
+    print("ok: all %d rules have fixtures" % len(all_rules))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[2] == "--coverage":
+        coverage(sys.argv[1], sys.argv[3])
+    elif len(sys.argv) == 3:
+        run_fixture(sys.argv[1], sys.argv[2])
+    else:
+        fail(__doc__)
