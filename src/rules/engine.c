@@ -121,6 +121,13 @@ static char *expand(const char *tpl, const char *key, const char *value)
 int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                    const sa_node *value, const sa_default *def, const char *label)
 {
+    return sa_engine_emit2(fe, rule, pos, value, def, label, label);
+}
+
+int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                    const sa_node *value, const sa_default *def, const char *label,
+                    const char *what)
+{
     sa_result *res = fe->res;
     if (res->n_findings == res->cap_findings) {
         size_t nc = res->cap_findings ? res->cap_findings * 2 : 32;
@@ -134,12 +141,12 @@ int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     value_text(fe, value, label, val, sizeof(val));
     char evidence[512];
     if (def)
-        snprintf(evidence, sizeof(evidence), "%s = %s (default%s%s)", label, val,
+        snprintf(evidence, sizeof(evidence), "%s = %s (default%s%s)", what, val,
                  def->note ? ": " : "", def->note ? def->note : "");
     else if (value)
-        snprintf(evidence, sizeof(evidence), "%s = %s", label, val);
+        snprintf(evidence, sizeof(evidence), "%s = %s", what, val);
     else
-        snprintf(evidence, sizeof(evidence), "%s", label);
+        snprintf(evidence, sizeof(evidence), "%s", what);
 
     sa_finding *f = &res->findings[res->n_findings];
     memset(f, 0, sizeof(*f));
@@ -215,7 +222,9 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
         pos = ctx->root;
     if (pos && pos->flags & SA_NODE_SYNTH && pos->parent == NULL)
         pos = NULL;
-    return sa_engine_emit(fe, rule, pos, value, def, label);
+    /* the evidence names what it shows: the at path when the key is a record's text */
+    const char *what = ktext && rule->at ? rule->at : label;
+    return sa_engine_emit2(fe, rule, pos, value, def, label, what);
 }
 
 int sa_engine_run(sa_file_eval *fe)

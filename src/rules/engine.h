@@ -31,4 +31,9 @@ int sa_engine_run(sa_file_eval *fe);
 int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                    const sa_node *value, const sa_default *def, const char *label);
 
+/* As sa_engine_emit, with the evidence naming `what` instead of the label. */
+int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                    const sa_node *value, const sa_default *def, const char *label,
+                    const char *what);
+
 #endif
