@@ -238,7 +238,10 @@ class Hostile(Tmp):
         self.assertIn(b"\\x1b]0;owned\\x07\\x1b[2J", p.stdout)
         self.assertIn(b"\\xc2\\x9b31m", p.stdout)
         _p, rep = scan_json(self.tmp)
-        self.assertIn("\u001b]0;owned\u0007", rep["findings"][0]["key"])
+        dups = [f for f in rep["findings"] if f["rule_id"] == "ORTHANC-DUPLICATE-KEY"]
+        self.assertEqual(len(dups), 2)
+        self.assertEqual(dups[0]["key"], "\u001b]0;owned\u0007\u001b[2J")
+        self.assertIn(b'"key": "\\u001B]0;owned\\u0007\\u001B[2J"', _p.stdout)
 
     def test_duplicate_secret_is_redacted(self):
         write(os.path.join(self.tmp, "orthanc.json"),
