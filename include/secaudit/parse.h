@@ -45,9 +45,13 @@ typedef enum sa_ini_dialect {
     SA_INI_GENERIC,     /* [sections], "=" or ":", "#"/";" comment lines, quotes stripped,
                            trailing "\" continues */
     SA_INI_SYSTEMD,     /* systemd.syntax(7): "#"/";" comment lines only, "=" only, "\"
-                           continues, a trailing "#" is value */
+                           continues (comment lines inside are skipped), a trailing "#" is
+                           value, values kept as written; every Environment= line is also
+                           split into a root member "env" (SA_NODE_SYNTH map VAR → value,
+                           later settings after earlier ones) */
     SA_INI_ENV,         /* KEY=VALUE, optional "export ", shell-like quotes, "#" comments,
-                           no sections */
+                           no sections; lines that are not assignments (shell code) are
+                           skipped */
     SA_INI_PGCONF,      /* postgresql.conf: "=" optional, '…' with '' or \' escapes, "#"
                            anywhere outside quotes, no sections */
     SA_INI_PROPERTIES   /* Java/Ice properties: "=", ":" or blank, "#"/"!" comment lines,

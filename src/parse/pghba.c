@@ -90,13 +90,13 @@ static int line_put(hba *h, char c, size_t off)
 static int read_line(hba *h, size_t *pos)
 {
     const char *t = h->doc->text;
-    size_t n = h->doc->len, i = *pos;
+    size_t n = h->doc->len, i = *pos, end = i;
     h->ln.len = 0;
     for (;;) {
         size_t st = i;
         while (i < n && t[i] != '\n')
             i++;
-        size_t end = i;  /* exclusive, before '\n' */
+        end = i;  /* exclusive, before '\n' */
         if (end > st && t[end - 1] == '\r')
             end--;
         int cont = end > st && t[end - 1] == '\\';
@@ -115,9 +115,10 @@ static int read_line(hba *h, size_t *pos)
         if (!cont || i >= n)
             break;
     }
-    if (line_put(h, '\0', i) < 0)
+    /* map[len]: where the logical line ends, for "end-of-line before ..." errors */
+    if (line_put(h, '\0', end) < 0)
         return oom(h);
-    h->ln.len--;  /* keep the NUL outside len; map[len] is the line end */
+    h->ln.len--;
     *pos = i;
     return 0;
 }
