@@ -10,6 +10,7 @@ import os
 import pty
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -286,6 +287,17 @@ class Output(Tmp):
         self.assertEqual(sorted(os.listdir(self.tmp)), ["r.json"])
         p = run("scan", "-o", os.path.join(self.tmp, "no/such/dir/r.txt"), demo)
         self.assertEqual(p.returncode, 2)
+        # a path that is not a regular file is written to, never replaced
+        fifo = os.path.join(self.tmp, "report.fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        p = run("scan", "--format", "json", "-o", fifo, demo)
+        got = reader.communicate(timeout=30)[0]
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(got, data)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["r.json", "report.fifo"])
+        self.assertEqual(run("scan", "-o", self.tmp, demo).returncode, 2)
 
     def test_colour_only_on_a_terminal(self):
         demo = os.path.join(SRC, "fixtures", "demo")

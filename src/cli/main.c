@@ -228,11 +228,34 @@ static sa_ruleset *load_rules(const cli *c)
     return rs;
 }
 
+static int write_report(FILE *f, const cli *c, const sa_result *res, const sa_report_opts *ro)
+{
+    return strcmp(c->format, "json") == 0 ? sa_report_json(f, res, ro)
+                                          : sa_report_text(f, res, ro);
+}
+
 /* Write the report to path through a temporary file in the same directory and rename(2), so
- * readers see the old report or the new one, never a part. */
+ * readers see the old report or the new one, never a part. A path that exists and is not a
+ * regular file (/dev/null, /dev/stdout, a FIFO) is written to directly: replacing it with a
+ * file would be wrong. */
 static int write_atomic(const char *path, const cli *c, const sa_result *res,
                         const sa_report_opts *ro)
 {
+    struct stat pst;
+    if (stat(path, &pst) == 0 && !S_ISREG(pst.st_mode)) {
+        if (S_ISDIR(pst.st_mode)) {
+            fprintf(stderr, "secaudit: cannot write the report to %s: Is a directory\n", path);
+            return -1;
+        }
+        FILE *f = fopen(path, "w");
+        int rc = f ? write_report(f, c, res, ro) : -1;
+        if (f && fclose(f) != 0)
+            rc = -1;
+        if (rc < 0)
+            fprintf(stderr, "secaudit: cannot write the report to %s: %s\n", path,
+                    strerror(errno));
+        return rc;
+    }
     const char *slash = strrchr(path, '/');
     char tmp[PATH_MAX];
     int n = slash ? snprintf(tmp, sizeof(tmp), "%.*s/.secaudit-report-XXXXXX",
@@ -255,9 +278,8 @@ static int write_atomic(const char *path, const cli *c, const sa_result *res,
     if (f == NULL) {
         close(fd);
     } else {
-        int w = strcmp(c->format, "json") == 0 ? sa_report_json(f, res, ro)
-                                               : sa_report_text(f, res, ro);
-        if (w == 0 && fchmod(fd, 0666 & ~mask) == 0 && fflush(f) == 0 && fsync(fd) == 0)
+        if (write_report(f, c, res, ro) == 0 && fchmod(fd, 0666 & ~mask) == 0 &&
+            fflush(f) == 0 && fsync(fd) == 0)
             rc = 0;
         if (fclose(f) != 0)
             rc = -1;
@@ -317,8 +339,7 @@ static int cmd_scan(int argc, char **argv)
     if (c.output) {
         w = write_atomic(c.output, &c, &res, &ro);
     } else {
-        w = strcmp(c.format, "json") == 0 ? sa_report_json(stdout, &res, &ro)
-                                          : sa_report_text(stdout, &res, &ro);
+        w = write_report(stdout, &c, &res, &ro);
         if (w < 0)
             fprintf(stderr, "secaudit: cannot write the report: %s\n", strerror(errno));
     }

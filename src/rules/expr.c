@@ -770,7 +770,10 @@ static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *fr
         out->node = n;
         return 1;
     }
-    /* absent: the service's default for the view path */
+    /* absent: the service's default for the view path (computing the path costs a walk up
+     * the tree, so only when the service has defaults at all) */
+    if (ctx->svc == NULL || ctx->svc->n_defaults == 0)
+        return 0;
     char abs[1024];
     size_t len = 0;
     if (node_path(from, ctx->root, abs, sizeof(abs), &len) < 0)
