@@ -1,6 +1,7 @@
 /* doc.c — arena, document nodes and the line map (see doc.h). */
 #include "secaudit/doc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,53 @@ long sa_map_mark_dups(sa_node *map)
     }
     sa_free(v);
     return marked;
+}
+
+/* Index of n among its parent's children. */
+static size_t child_index(const sa_node *n)
+{
+    size_t i = 0;
+    for (const sa_node *c = n->parent->first; c && c != n; c = c->next)
+        i++;
+    return i;
+}
+
+int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap)
+{
+    /* first the length, then the components from the end backwards */
+    size_t len = 0;
+    char idx[24];
+    for (const sa_node *p = n; p && p != root; p = p->parent) {
+        size_t kl;
+        if (p->parent && p->parent->type == SA_LIST)
+            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p));
+        else if (p->key)
+            kl = p->key_len;
+        else
+            return -1;
+        len += kl + (len ? 1 : 0);
+        if (len + 1 > cap)
+            return -1;
+    }
+    if (cap == 0)
+        return -1;
+    buf[len] = '\0';
+    size_t end = len;
+    for (const sa_node *p = n; p && p != root; p = p->parent) {
+        const char *k = p->key;
+        size_t kl = p->key_len;
+        if (p->parent && p->parent->type == SA_LIST) {
+            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p));
+            k = idx;
+        }
+        end -= kl;
+        memcpy(buf + end, k, kl);
+        if (end) {
+            end--;
+            buf[end] = '.';
+        }
+    }
+    return 0;
 }
 
 /* ---- line map ------------------------------------------------------------------------ */

@@ -87,6 +87,11 @@ sa_node *sa_map_get(const sa_node *map, const char *key, size_t n);
  * O(n log n); returns the number of members marked, or -1 when out of memory. */
 long sa_map_mark_dups(sa_node *map);
 
+/* The view path of n below root: keys joined by '.', list elements by their index
+ * ("DicomModalities.pacs.AllowFind", "records.3.method"; "" for root itself). 0, or -1 when
+ * it does not fit in cap bytes or a member has no key. */
+int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap);
+
 /* ---- line map --------------------------------------------------------------------- */
 /* Line starts of a text; built once per file, used only when a position is printed. */
 typedef struct sa_linemap {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parse/posbuf.h"
 #include "secaudit/alloc.h"
 #include "secaudit/parse.h"
 
@@ -16,12 +17,8 @@ typedef struct ini {
     sa_doc *doc;
     sa_perr *err;
     sa_ini_dialect d;
-    char *buf;     /* the logical line */
-    size_t *map;   /* buf[i] came from file offset map[i]; map[len] = end of the line */
-    size_t len, cap;
-    char *val;     /* decoded value scratch */
-    size_t *vmap;
-    size_t vcap;
+    sa_posbuf ln;  /* the logical line; ln.map[ln.len] = where the line ends */
+    sa_posbuf v;   /* a decoded value (or key and value) */
     sa_node *root, *section, *env;
 } ini;
 
@@ -41,21 +38,7 @@ static int oom(ini *p)
 
 static int put(ini *p, char c, size_t off)
 {
-    if (p->len + 2 > p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 256;
-        char *b = sa_realloc(p->buf, nc);
-        if (b == NULL)
-            return -1;
-        p->buf = b;
-        size_t *m = sa_realloc(p->map, nc * sizeof(size_t));
-        if (m == NULL)
-            return -1;
-        p->map = m;
-        p->cap = nc;
-    }
-    p->buf[p->len] = c;
-    p->map[p->len++] = off;
-    return 0;
+    return sa_posbuf_put(&p->ln, c, off);
 }
 
 static int is_blank(char c)
@@ -77,13 +60,13 @@ static int comment_line(const ini *p, size_t st, size_t end)
     return t[st] == '!' && p->d == SA_INI_PROPERTIES;
 }
 
-/* Assemble the next logical line starting at *pos into p->buf. */
+/* Assemble the next logical line starting at *pos into p->ln.buf. */
 static int read_line(ini *p, size_t *pos)
 {
     const char *t = p->doc->text;
     size_t n = p->doc->len, i = *pos;
     int joining = 0;
-    p->len = 0;
+    p->ln.len = 0;
     for (;;) {
         size_t st = i;
         while (i < n && t[i] != '\n')
@@ -96,7 +79,7 @@ static int read_line(ini *p, size_t *pos)
         for (size_t k = st; k < end; k++)
             if (t[k] == '\0')
                 return fail(p, k, "NUL byte in text");
-        if (end - st > p->doc->lim->max_string || p->len > p->doc->lim->max_string)
+        if (end - st > p->doc->lim->max_string || p->ln.len > p->doc->lim->max_string)
             return fail(p, st, "line is too long");
         /* systemd skips comment lines inside a continuation */
         if (joining && p->d == SA_INI_SYSTEMD && comment_line(p, st, end)) {
@@ -131,34 +114,23 @@ static int read_line(ini *p, size_t *pos)
         *pos = i;
         if (put(p, '\0', end) < 0)
             return oom(p);
-        p->len--;
+        p->ln.len--;
         return 0;
     }
     *pos = i;
     if (put(p, '\0', n) < 0)
         return oom(p);
-    p->len--;
+    p->ln.len--;
     return 0;
 }
 
+/* Store c as byte *o of the decoded value. */
 static int vput(ini *p, size_t *o, char c, size_t off)
 {
-    if (*o + 2 > p->vcap) {
-        size_t nc = p->vcap ? p->vcap * 2 : 256;
-        char *v = sa_realloc(p->val, nc);
-        if (v == NULL)
-            return -1;
-        p->val = v;
-        size_t *m = sa_realloc(p->vmap, nc * sizeof(size_t));
-        if (m == NULL)
-            return -1;
-        p->vmap = m;
-        p->vcap = nc;
-    }
-    p->val[*o] = c;
-    p->vmap[*o] = off;
-    (*o)++;
-    return 0;
+    p->v.len = *o;
+    int r = sa_posbuf_put(&p->v, c, off);
+    *o = p->v.len;
+    return r;
 }
 
 /* Append key → value to the current section (or the root). */
@@ -188,7 +160,7 @@ static void trim(const char *b, size_t *st, size_t *end)
  * around the value, backslash escapes. Each VAR=value becomes a member of p->env. */
 static int env_split(ini *p, size_t st, size_t end)
 {
-    const char *b = p->buf;
+    const char *b = p->ln.buf;
     size_t i = st;
     while (i < end) {
         while (i < end && is_blank(b[i]))
@@ -213,23 +185,23 @@ static int env_split(ini *p, size_t st, size_t end)
                 i++;
                 c = b[i];
             }
-            if (vput(p, &o, c, p->map[i]) < 0)
+            if (vput(p, &o, c, p->ln.map[i]) < 0)
                 return oom(p);
             i++;
         }
-        const char *eq = memchr(p->val, '=', o);
-        if (eq == NULL || eq == p->val)
+        const char *eq = memchr(p->v.buf, '=', o);
+        if (eq == NULL || eq == p->v.buf)
             continue;  /* systemd ignores malformed assignments */
-        size_t kl = (size_t)(eq - p->val), vs = kl + 1;
-        size_t voff = vs < o ? p->vmap[vs] : p->map[i - (i > word)];
+        size_t kl = (size_t)(eq - p->v.buf), vs = kl + 1;
+        size_t voff = vs < o ? p->v.map[vs] : p->ln.map[i - (i > word)];
         if (p->env == NULL) {
-            p->env = sa_node_new(p->doc, SA_MAP, p->map[word]);
-            if (p->env == NULL || sa_node_set_key(p->doc, p->env, "env", 3, p->map[word]) < 0)
+            p->env = sa_node_new(p->doc, SA_MAP, p->ln.map[word]);
+            if (p->env == NULL || sa_node_set_key(p->doc, p->env, "env", 3, p->ln.map[word]) < 0)
                 return oom(p);
             p->env->flags |= SA_NODE_SYNTH;
             sa_node_append(p->root, p->env);
         }
-        if (add(p, p->env, p->val, kl, p->vmap[0], p->val + vs, o - vs, voff, 0) == NULL)
+        if (add(p, p->env, p->v.buf, kl, p->v.map[0], p->v.buf + vs, o - vs, voff, 0) == NULL)
             return -1;
     }
     return 0;
@@ -238,13 +210,13 @@ static int env_split(ini *p, size_t st, size_t end)
 /* [section] */
 static int section(ini *p, size_t st, size_t end)
 {
-    const char *close = memchr(p->buf + st, ']', end - st);
+    const char *close = memchr(p->ln.buf + st, ']', end - st);
     if (close == NULL)
-        return fail(p, p->map[st], "'[' without a closing ']'");
-    size_t ns = st + 1, ne = (size_t)(close - p->buf);
-    trim(p->buf, &ns, &ne);
-    sa_node *s = sa_node_new(p->doc, SA_MAP, p->map[st]);
-    if (s == NULL || sa_node_set_key(p->doc, s, p->buf + ns, ne - ns, p->map[st]) < 0)
+        return fail(p, p->ln.map[st], "'[' without a closing ']'");
+    size_t ns = st + 1, ne = (size_t)(close - p->ln.buf);
+    trim(p->ln.buf, &ns, &ne);
+    sa_node *s = sa_node_new(p->doc, SA_MAP, p->ln.map[st]);
+    if (s == NULL || sa_node_set_key(p->doc, s, p->ln.buf + ns, ne - ns, p->ln.map[st]) < 0)
         return oom(p);
     sa_node_append(p->root, s);
     p->section = s;
@@ -253,37 +225,37 @@ static int section(ini *p, size_t st, size_t end)
 
 static int line_generic(ini *p)
 {
-    size_t st = 0, end = p->len;
-    trim(p->buf, &st, &end);
-    if (st == end || p->buf[st] == '#' || p->buf[st] == ';')
+    size_t st = 0, end = p->ln.len;
+    trim(p->ln.buf, &st, &end);
+    if (st == end || p->ln.buf[st] == '#' || p->ln.buf[st] == ';')
         return 0;
-    if (p->buf[st] == '[')
+    if (p->ln.buf[st] == '[')
         return section(p, st, end);
     size_t d = st;
-    while (d < end && p->buf[d] != '=' && (p->d == SA_INI_SYSTEMD || p->buf[d] != ':'))
+    while (d < end && p->ln.buf[d] != '=' && (p->d == SA_INI_SYSTEMD || p->ln.buf[d] != ':'))
         d++;
     if (d == end)
-        return fail(p, p->map[st], p->d == SA_INI_SYSTEMD
+        return fail(p, p->ln.map[st], p->d == SA_INI_SYSTEMD
                                        ? "expected 'Key=Value' or a [Section]"
                                        : "expected 'key = value' or a [section]");
     size_t ks = st, ke = d, vs = d + 1, ve = end;
-    trim(p->buf, &ks, &ke);
-    trim(p->buf, &vs, &ve);
+    trim(p->ln.buf, &ks, &ke);
+    trim(p->ln.buf, &vs, &ve);
     if (ks == ke)
-        return fail(p, p->map[st], "missing key name before the delimiter");
+        return fail(p, p->ln.map[st], "missing key name before the delimiter");
     int quoted = 0;
-    size_t voff = p->map[vs < p->len ? vs : p->len];
-    if (p->d == SA_INI_GENERIC && ve - vs >= 2 && (p->buf[vs] == '"' || p->buf[vs] == '\'') &&
-        p->buf[ve - 1] == p->buf[vs]) {
+    size_t voff = p->ln.map[vs < p->ln.len ? vs : p->ln.len];
+    if (p->d == SA_INI_GENERIC && ve - vs >= 2 && (p->ln.buf[vs] == '"' || p->ln.buf[vs] == '\'') &&
+        p->ln.buf[ve - 1] == p->ln.buf[vs]) {
         vs++;
         ve--;
         quoted = 1;
     }
     sa_node *parent = p->section ? p->section : p->root;
-    if (add(p, parent, p->buf + ks, ke - ks, p->map[ks], p->buf + vs, ve - vs, voff, quoted) ==
+    if (add(p, parent, p->ln.buf + ks, ke - ks, p->ln.map[ks], p->ln.buf + vs, ve - vs, voff, quoted) ==
         NULL)
         return -1;
-    if (p->d == SA_INI_SYSTEMD && ke - ks == 11 && memcmp(p->buf + ks, "Environment", 11) == 0)
+    if (p->d == SA_INI_SYSTEMD && ke - ks == 11 && memcmp(p->ln.buf + ks, "Environment", 11) == 0)
         return env_split(p, vs, ve);
     return 0;
 }
@@ -296,8 +268,8 @@ static int is_name(int c)
 /* postgresql.conf: name [=] value [# comment] */
 static int line_pgconf(ini *p)
 {
-    const char *b = p->buf;
-    size_t i = 0, n = p->len;
+    const char *b = p->ln.buf;
+    size_t i = 0, n = p->ln.len;
     while (i < n && is_blank(b[i]))
         i++;
     if (i >= n || b[i] == '#')
@@ -307,7 +279,7 @@ static int line_pgconf(ini *p)
         i++;
     size_t ke = i;
     if (ke == ks)
-        return fail(p, p->map[ks], "syntax error: expected a parameter name");
+        return fail(p, p->ln.map[ks], "syntax error: expected a parameter name");
     while (i < n && is_blank(b[i]))
         i++;
     if (i < n && b[i] == '=')
@@ -315,8 +287,8 @@ static int line_pgconf(ini *p)
     while (i < n && is_blank(b[i]))
         i++;
     if (i >= n || b[i] == '#')
-        return fail(p, p->map[i < n ? i : n], "syntax error: missing value");
-    size_t voff = p->map[i], o = 0;
+        return fail(p, p->ln.map[i < n ? i : n], "syntax error: missing value");
+    size_t voff = p->ln.map[i], o = 0;
     int quoted = 0;
     if (b[i] == '\'') {
         quoted = 1;
@@ -326,7 +298,7 @@ static int line_pgconf(ini *p)
                 return fail(p, voff, "unterminated quoted string");
             if (b[i] == '\'' && i + 1 < n && b[i + 1] == '\'') {
                 i += 2;
-                if (vput(p, &o, '\'', p->map[i - 1]) < 0)
+                if (vput(p, &o, '\'', p->ln.map[i - 1]) < 0)
                     return oom(p);
                 continue;
             }
@@ -335,19 +307,19 @@ static int line_pgconf(ini *p)
             if (b[i] == '\\' && i + 1 < n) {
                 char c = b[++i];
                 c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
-                if (vput(p, &o, c, p->map[i]) < 0)
+                if (vput(p, &o, c, p->ln.map[i]) < 0)
                     return oom(p);
                 i++;
                 continue;
             }
-            if (vput(p, &o, b[i], p->map[i]) < 0)
+            if (vput(p, &o, b[i], p->ln.map[i]) < 0)
                 return oom(p);
             i++;
         }
         i++;
     } else {
         while (i < n && !is_blank(b[i]) && b[i] != '#') {
-            if (vput(p, &o, b[i], p->map[i]) < 0)
+            if (vput(p, &o, b[i], p->ln.map[i]) < 0)
                 return oom(p);
             i++;
         }
@@ -355,19 +327,19 @@ static int line_pgconf(ini *p)
     while (i < n && is_blank(b[i]))
         i++;
     if (i < n && b[i] != '#')
-        return fail(p, p->map[i], "syntax error: unexpected text after the value");
+        return fail(p, p->ln.map[i], "syntax error: unexpected text after the value");
     char key[256];
     size_t kl = ke - ks < sizeof(key) ? ke - ks : sizeof(key) - 1;
     for (size_t k = 0; k < kl; k++)
         key[k] = (char)tolower((unsigned char)b[ks + k]);
-    return add(p, p->root, key, kl, p->map[ks], p->val ? p->val : "", o, voff, quoted) ? 0 : -1;
+    return add(p, p->root, key, kl, p->ln.map[ks], p->v.buf ? p->v.buf : "", o, voff, quoted) ? 0 : -1;
 }
 
 /* env files: [export] KEY=VALUE with shell quoting; other lines are shell code, skipped. */
 static int line_env(ini *p)
 {
-    const char *b = p->buf;
-    size_t i = 0, n = p->len;
+    const char *b = p->ln.buf;
+    size_t i = 0, n = p->ln.len;
     while (i < n && is_blank(b[i]))
         i++;
     if (i >= n || b[i] == '#')
@@ -385,7 +357,7 @@ static int line_env(ini *p)
     if (i >= n || b[i] != '=')
         return 0;
     size_t ke = i++;
-    size_t voff = p->map[i < n ? i : n], o = 0;
+    size_t voff = p->ln.map[i < n ? i : n], o = 0;
     int quoted = 0;
     char q = 0;
     while (i < n && (q || !is_blank(b[i]))) {
@@ -408,13 +380,13 @@ static int line_env(ini *p)
                 c = d;
             }
         }
-        if (vput(p, &o, c, p->map[i]) < 0)
+        if (vput(p, &o, c, p->ln.map[i]) < 0)
             return oom(p);
         i++;
     }
     if (q)
         return fail(p, voff, "unterminated quoted value");
-    return add(p, p->root, b + ks, ke - ks, p->map[ks], p->val ? p->val : "", o, voff, quoted)
+    return add(p, p->root, b + ks, ke - ks, p->ln.map[ks], p->v.buf ? p->v.buf : "", o, voff, quoted)
                ? 0
                : -1;
 }
@@ -427,11 +399,11 @@ static int hexval(char c)
                                   : -1;
 }
 
-/* Decode a properties escape at b[*i] ('\\' already seen at *i - 1) into p->val. */
+/* Decode a properties escape at b[*i] ('\\' already seen at *i - 1) into p->v.buf. */
 static int prop_escape(ini *p, size_t *i, size_t *o)
 {
-    const char *b = p->buf;
-    size_t n = p->len, at = *i - 1;
+    const char *b = p->ln.buf;
+    size_t n = p->ln.len, at = *i - 1;
     if (*i >= n)
         return 0;
     char c = b[*i];
@@ -446,7 +418,7 @@ static int prop_escape(ini *p, size_t *i, size_t *o)
                 cp = cp * 16 + (unsigned)h;
         }
         if (!ok)
-            return fail(p, p->map[at], "malformed \\uXXXX escape");
+            return fail(p, p->ln.map[at], "malformed \\uXXXX escape");
         *i += 5;
         char u[3];
         size_t ul;
@@ -464,25 +436,25 @@ static int prop_escape(ini *p, size_t *i, size_t *o)
             ul = 3;
         }
         for (size_t k = 0; k < ul; k++)
-            if (vput(p, o, u[k], p->map[at]) < 0)
+            if (vput(p, o, u[k], p->ln.map[at]) < 0)
                 return oom(p);
         return 0;
     }
     c = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 'f' ? '\f' : c;
     (*i)++;
-    return vput(p, o, c, p->map[at]) < 0 ? oom(p) : 0;
+    return vput(p, o, c, p->ln.map[at]) < 0 ? oom(p) : 0;
 }
 
 /* Java/Ice properties: key [=|:|blank] value, with escapes. */
 static int line_properties(ini *p)
 {
-    const char *b = p->buf;
-    size_t i = 0, n = p->len, o = 0;
+    const char *b = p->ln.buf;
+    size_t i = 0, n = p->ln.len, o = 0;
     while (i < n && is_blank(b[i]))
         i++;
     if (i >= n || b[i] == '#' || b[i] == '!')
         return 0;
-    size_t key_off = p->map[i];
+    size_t key_off = p->ln.map[i];
     while (i < n && b[i] != '=' && b[i] != ':' && !is_blank(b[i])) {
         if (b[i] == '\\') {
             i++;
@@ -490,7 +462,7 @@ static int line_properties(ini *p)
                 return -1;
             continue;
         }
-        if (vput(p, &o, b[i], p->map[i]) < 0)
+        if (vput(p, &o, b[i], p->ln.map[i]) < 0)
             return oom(p);
         i++;
     }
@@ -501,7 +473,7 @@ static int line_properties(ini *p)
         i++;
     while (i < n && is_blank(b[i]))
         i++;
-    size_t voff = p->map[i < n ? i : n];
+    size_t voff = p->ln.map[i < n ? i : n];
     while (i < n) {
         if (b[i] == '\\') {
             i++;
@@ -509,13 +481,13 @@ static int line_properties(ini *p)
                 return -1;
             continue;
         }
-        if (vput(p, &o, b[i], p->map[i]) < 0)
+        if (vput(p, &o, b[i], p->ln.map[i]) < 0)
             return oom(p);
         i++;
     }
     if (kl == 0)
         return fail(p, key_off, "missing property name");
-    return add(p, p->root, p->val, kl, key_off, p->val + kl, o - kl, voff, 0) ? 0 : -1;
+    return add(p, p->root, p->v.buf, kl, key_off, p->v.buf + kl, o - kl, voff, 0) ? 0 : -1;
 }
 
 static long mark_all(sa_node *m)
@@ -569,9 +541,7 @@ int sa_parse_ini(sa_doc *doc, sa_ini_dialect dialect, sa_perr *err)
     }
     rc = 0;
 done:
-    sa_free(p.buf);
-    sa_free(p.map);
-    sa_free(p.val);
-    sa_free(p.vmap);
+    sa_posbuf_free(&p.ln);
+    sa_posbuf_free(&p.v);
     return rc;
 }

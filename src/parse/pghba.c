@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parse/posbuf.h"
 #include "secaudit/alloc.h"
 #include "secaudit/parse.h"
 
@@ -35,16 +36,12 @@ typedef struct field {
     size_t raw_end;
 } field;
 
-typedef struct line {
-    char *buf;     /* the logical line (continuations joined), NUL-terminated */
-    size_t *map;   /* map[i] = file offset of buf[i]; map[len] = offset of the line end */
-    size_t len, cap;
-} line;
 
 typedef struct hba {
     sa_doc *doc;
     sa_perr *err;
-    line ln;
+    sa_posbuf ln;  /* the logical line (continuations joined), NUL-terminated;
+                      ln.map[ln.len] = where the line ends */
     field *fields;
     size_t nf, capf;
     char *scratch;
@@ -67,23 +64,7 @@ static int oom(hba *h)
 
 static int line_put(hba *h, char c, size_t off)
 {
-    line *l = &h->ln;
-    if (l->len + 2 > l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 256;
-        char *b = sa_realloc(l->buf, nc);
-        if (b == NULL)
-            return -1;
-        l->buf = b;
-        size_t *m = sa_realloc(l->map, nc * sizeof(size_t));
-        if (m == NULL)
-            return -1;
-        l->map = m;
-        l->cap = nc;
-    }
-    l->buf[l->len] = c;
-    l->map[l->len] = off;
-    l->len++;
-    return 0;
+    return sa_posbuf_put(&h->ln, c, off);
 }
 
 /* Read the logical line starting at *pos into h->ln; advances *pos past it. */
@@ -550,8 +531,7 @@ int sa_parse_pghba(sa_doc *doc, sa_perr *err)
     }
     rc = 0;
 done:
-    sa_free(h.ln.buf);
-    sa_free(h.ln.map);
+    sa_posbuf_free(&h.ln);
     sa_free(h.fields);
     sa_free(h.scratch);
     return rc;

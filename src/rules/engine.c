@@ -11,39 +11,6 @@
 #include "secaudit/alloc.h"
 #include "secaudit/expr.h"
 
-/* The view path of n as "a.b.0.c" into buf (best effort; truncated paths give ""). */
-static void view_path(const sa_node *n, const sa_node *root, char *buf, size_t cap)
-{
-    const sa_node *chain[64];
-    size_t depth = 0;
-    for (const sa_node *p = n; p && p != root && depth < 64; p = p->parent)
-        chain[depth++] = p;
-    size_t o = 0;
-    buf[0] = '\0';
-    while (depth--) {
-        const sa_node *c = chain[depth];
-        char idx[24];
-        const char *k = c->key;
-        size_t kl = c->key_len;
-        if (c->parent && c->parent->type == SA_LIST) {
-            size_t i = 0;
-            for (const sa_node *s = c->parent->first; s && s != c; s = s->next)
-                i++;
-            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", i);
-            k = idx;
-        }
-        if (k == NULL || o + kl + 2 > cap) {
-            buf[0] = '\0';
-            return;
-        }
-        if (o)
-            buf[o++] = '.';
-        memcpy(buf + o, k, kl);
-        o += kl;
-        buf[o] = '\0';
-    }
-}
-
 static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *label)
 {
     if (value == NULL)
@@ -55,7 +22,8 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
     if (fe->svc->n_secrets == 0)
         return 0;
     char path[1024];
-    view_path(value, fe->view, path, sizeof(path));
+    if (sa_node_path(value, fe->view, path, sizeof(path)) < 0)
+        path[0] = '\0';
     for (size_t i = 0; i < fe->svc->n_secrets; i++)
         if (path[0] && fnmatch(fe->svc->secrets[i], path, 0) == 0)
             return 1;

@@ -639,41 +639,6 @@ static int version_ok(const sa_service *svc, const sa_default *d)
     return 1;
 }
 
-/* The view path of node n (keys joined by '.', list elements by their index) appended to
- * buf; returns -1 when it does not fit. */
-static int node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap,
-                     size_t *len)
-{
-    if (n == NULL || n == root) {
-        *len = 0;
-        buf[0] = '\0';
-        return 0;
-    }
-    if (node_path(n->parent, root, buf, cap, len) < 0)
-        return -1;
-    char idx[24];
-    const char *k = n->key;
-    size_t kl = n->key_len;
-    if (n->parent && n->parent->type == SA_LIST) {
-        size_t i = 0;
-        for (const sa_node *c = n->parent->first; c && c != n; c = c->next)
-            i++;
-        kl = (size_t)snprintf(idx, sizeof(idx), "%zu", i);
-        k = idx;
-    }
-    if (k == NULL)
-        return -1;
-    size_t need = *len + (*len ? 1 : 0) + kl + 1;
-    if (need > cap)
-        return -1;
-    if (*len)
-        buf[(*len)++] = '.';
-    memcpy(buf + *len, k, kl);
-    *len += kl;
-    buf[*len] = '\0';
-    return 0;
-}
-
 static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *from,
                         sa_resolved *out);
 
@@ -776,8 +741,9 @@ static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *fr
         return 0;
     char abs[1024];
     size_t len = 0;
-    if (node_path(from, ctx->root, abs, sizeof(abs), &len) < 0)
+    if (sa_node_path(from, ctx->root, abs, sizeof(abs)) < 0)
         return 0;
+    len = strlen(abs);
     for (size_t i = 0; i < path->nseg; i++) {
         if (len + path->segs[i].len + 2 > sizeof(abs))
             return 0;

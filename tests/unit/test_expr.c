@@ -238,6 +238,24 @@ static void test_path_compile(void **state)
     assert_int_equal(sa_path_compile("", &p, &col, msg, sizeof(msg)), -1);
 }
 
+static void test_node_path(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"a\": [{\"x\": 0}, {\"b.c\": 1}]}";
+    sa_perr err;
+    sa_doc *d = sa_doc_new(text, strlen(text), NULL);
+    assert_int_equal(sa_parse_json(d, &err), 0);
+    const sa_node *b = d->root->first->last->first;
+    char buf[32];
+    assert_int_equal(sa_node_path(b, d->root, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "a.1.b.c");
+    assert_int_equal(sa_node_path(d->root, d->root, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(sa_node_path(b, d->root, buf, 7), -1);  /* needs 8 bytes */
+    assert_int_equal(sa_node_path(b, d->root, buf, 8), 0);
+    sa_doc_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_functions),
         cmocka_unit_test(test_defaults_by_version),
         cmocka_unit_test(test_path_compile),
+        cmocka_unit_test(test_node_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,19 @@
+/* posbuf.h — a growable byte buffer that remembers, for every byte, the file offset it came
+ * from: hand-written parsers join continuation lines and decode escapes into one, and still
+ * report exact positions. Owns its arrays (sa_posbuf_free). */
+#ifndef SECAUDIT_PARSE_POSBUF_H
+#define SECAUDIT_PARSE_POSBUF_H
+
+#include <stddef.h>
+
+typedef struct sa_posbuf {
+    char *buf;    /* bytes; the caller NUL-terminates when it needs to */
+    size_t *map;  /* map[i]: file offset of buf[i] */
+    size_t len, cap;
+} sa_posbuf;
+
+/* Append byte c that came from file offset off. 0, or -1 when out of memory. */
+int sa_posbuf_put(sa_posbuf *b, char c, size_t off);
+void sa_posbuf_free(sa_posbuf *b);
+
+#endif
