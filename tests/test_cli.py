@@ -400,6 +400,41 @@ rules:
         self.assertEqual(p.returncode, 2)
         self.assertIn("bad.yml:8:11: condition of SITE-X, character 15", p.stderr.decode())
 
+    def test_duplicate_id_and_missing_fields(self):
+        rule = """  - id: SITE-X
+    title: t
+    severity: high
+    when: exists(net)
+    rationale: r
+    remediation: r
+"""
+        write(os.path.join(self.tmp, "r", "dup.yml"), "service: mongodb\nrules:\n" + rule + rule)
+        p = run("scan", "--rules", os.path.join(self.tmp, "r"), self.tmp)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("dup.yml:9:9: rule id SITE-X is used twice", p.stderr.decode())
+        write(os.path.join(self.tmp, "r", "dup.yml"),
+              "service: mongodb\nrules:\n  - id: SITE-Y\n    title: t\n")
+        p = run("rules", "list", "--rules", os.path.join(self.tmp, "r"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("dup.yml:3:5: rule is missing 'severity'", p.stderr.decode())
+        write(os.path.join(self.tmp, "r", "dup.yml"),
+              "service: newsvc\nfiles:\n  - path: x.conf\nrules: []\n")
+        p = run("rules", "list", "--rules", os.path.join(self.tmp, "r"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("dup.yml:1:1: a new service needs 'format'", p.stderr.decode())
+
+    def test_version_help_quiet(self):
+        p = run("--version")
+        self.assertEqual((p.returncode, p.stdout), (0, b"secaudit 0.1.0\n"))
+        p = run("scan", "--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"--fail-on LEVEL", p.stdout)
+        demo = os.path.join(SRC, "fixtures", "demo")
+        p = run("scan", "-q", demo)
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn(b"findings (", p.stdout)
+        self.assertIn(b"PG-HBA-TRUST-WORLD", p.stdout)
+
     def test_exclude(self):
         demo = os.path.join(SRC, "fixtures", "demo")
         _p, rep = scan_json("--exclude", "mongod.conf", "--exclude", "opt", demo)
