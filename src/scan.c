@@ -100,12 +100,36 @@ int sa_parse_format(const char *format, sa_doc *doc, sa_perr *err)
 }
 
 /* ---- the walk's callbacks ------------------------------------------------------------------ */
+/* A claimed file, read and parsed; owns its bytes, tree and line map. */
+typedef struct parsed_file {
+    char *path, *rel;
+    struct stat st;
+    size_t seq;
+    sa_buf buf;
+    sa_doc *doc;
+    sa_linemap lines;
+} parsed_file;
+
+/* The files of one directory that a `merge: directory` service reads as one configuration.
+ * Groups are kept while the walk is inside their directory (a stack along the current
+ * path), then evaluated. */
+typedef struct group {
+    const sa_service *svc;
+    char *dir;  /* display path of the directory, with a trailing '/' */
+    parsed_file *files;
+    size_t n, cap;
+} group;
+
+enum { MAX_GROUP_FILES = 256 };
+
 typedef struct scan_ctx {
     const sa_ruleset *rs;
     const sa_scan_opts *opts;
     sa_result *res;
     size_t seq;
     int oom;
+    group *groups;
+    size_t n_groups, cap_groups;
 } scan_ctx;
 
 static const char *kind_name(mode_t m)
@@ -142,61 +166,218 @@ static int error(scan_ctx *sc, const char *path, unsigned line, unsigned col,
     return 0;
 }
 
-/* Parse, view and evaluate one file's bytes. */
-static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
-                  const sa_buf *buf)
+static void parsed_free(parsed_file *f)
 {
-    int rc = 0;
-    sa_linemap lines = {0};
-    sa_doc *doc = sa_doc_new(buf->data, buf->len, &sc->opts->lim);
-    sa_arena *scratch = sa_arena_new();
-    if (doc == NULL || scratch == NULL || sa_linemap_init(&lines, buf->data, buf->len) < 0) {
+    sa_free(f->path);
+    sa_free(f->rel);
+    sa_buf_free(&f->buf);
+    sa_doc_free(f->doc);
+    sa_linemap_free(&f->lines);
+}
+
+static int report_perr(scan_ctx *sc, const parsed_file *f, const sa_service *svc,
+                       const sa_perr *perr, const char *prefix)
+{
+    unsigned line = perr->line, col = perr->col;
+    if (!perr->has_linecol)
+        sa_linemap_pos(&f->lines, perr->off, &line, &col);
+    char msg[320];
+    snprintf(msg, sizeof(msg), "%s%s", prefix, perr->msg);
+    return error(sc, f->path, line, col, svc, msg);
+}
+
+/* Parse f's bytes with svc's parser. 1 parsed, 0 not parsed (an error is recorded), -1 out
+ * of memory. */
+static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc)
+{
+    f->doc = sa_doc_new(f->buf.data, f->buf.len, &sc->opts->lim);
+    if (f->doc == NULL || sa_linemap_init(&f->lines, f->buf.data, f->buf.len) < 0) {
         sc->oom = 1;
-        rc = -1;
-        goto done;
+        return -1;
     }
     sa_perr perr;
     memset(&perr, 0, sizeof(perr));
-    if (sa_parse_format(svc->format, doc, &perr) < 0) {
-        unsigned line = perr.line, col = perr.col;
-        if (!perr.has_linecol)
-            sa_linemap_pos(&lines, perr.off, &line, &col);
-        char msg[320];
-        snprintf(msg, sizeof(msg), "cannot parse as %s: %s", svc->format, perr.msg);
-        rc = error(sc, e->path, line, col, svc, msg);
-        goto done;
+    if (sa_parse_format(svc->format, f->doc, &perr) < 0) {
+        char prefix[64];
+        snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", svc->format);
+        return report_perr(sc, f, svc, &perr, prefix) < 0 ? -1 : 0;
+    }
+    sc->res->files_parsed++;
+    return 1;
+}
+
+/* View and evaluate the files of one configuration: a single file, or a merged directory
+ * whose files' top-level members are joined into one map (their tree nodes move there). */
+static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t n)
+{
+    int rc = 0;
+    sa_eval_file *ef = sa_calloc(n, sizeof(*ef));
+    const sa_node **members = NULL;
+    size_t *member_file = NULL, n_members = 0;
+    sa_doc *mdoc = NULL;
+    sa_arena *scratch = sa_arena_new();
+    if (ef == NULL || scratch == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        ef[i] = (sa_eval_file){.file = files[i].path, .rel = files[i].rel,
+                               .lines = &files[i].lines, .st = &files[i].st,
+                               .seq = files[i].seq, .root = files[i].doc->root};
+    sa_doc *doc = files[0].doc;
+    if (n > 1) {
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            if (files[i].doc->root && files[i].doc->root->type == SA_MAP)
+                total += files[i].doc->root->count;
+        mdoc = sa_doc_new(NULL, 0, &sc->opts->lim);
+        members = sa_calloc(total ? total : 1, sizeof(*members));
+        member_file = sa_calloc(total ? total : 1, sizeof(*member_file));
+        sa_node *root = mdoc ? sa_node_new(mdoc, SA_MAP, 0) : NULL;
+        if (root == NULL || members == NULL || member_file == NULL)
+            goto oom;
+        mdoc->root = root;
+        for (size_t i = 0; i < n; i++) {
+            sa_node *fr = files[i].doc->root;
+            if (fr == NULL || fr->type != SA_MAP) {
+                if (error(sc, files[i].path, 1, 1, svc,
+                          "the top level must be an object to be merged with the other "
+                          "files of its directory") < 0)
+                    goto oom;
+                continue;
+            }
+            for (sa_node *m = fr->first, *next; m; m = next) {
+                next = m->next;
+                members[n_members] = m;
+                member_file[n_members++] = i;
+                sa_node_append(root, m);
+            }
+            fr->first = fr->last = NULL;
+            fr->count = 0;
+        }
+        doc = mdoc;
     }
     sa_node *view = doc->root;
     const sa_view *v = sa_view_find(svc->view ? svc->view : "tree");
+    sa_perr perr;
+    memset(&perr, 0, sizeof(perr));
     if (v && v->fn(doc, &view, &perr) < 0) {
-        unsigned line = perr.line, col = perr.col;
-        if (!perr.has_linecol)
-            sa_linemap_pos(&lines, perr.off, &line, &col);
-        rc = error(sc, e->path, line, col, svc, perr.msg);
+        rc = report_perr(sc, &files[0], svc, &perr, "");
         goto done;
     }
-    sc->res->files_parsed++;
     if (view == NULL)
         goto done;
-    const char *rel = e->rel[0] ? e->rel : e->name;
-    sa_file_eval fe = {.svc = svc, .doc = doc, .view = view, .lines = &lines,
-                       .file = e->path, .rel = rel, .st = &e->st, .seq = sc->seq,
-                       .res = sc->res, .scratch = scratch};
-    if (sa_engine_run(&fe) < 0) {
-        sc->oom = 1;
-        rc = -1;
-    }
+    sa_file_eval fe = {.svc = svc, .tree = doc->root, .view = view, .files = ef,
+                       .n_files = n, .members = members, .member_file = member_file,
+                       .n_members = n_members, .res = sc->res, .scratch = scratch};
+    if (sa_engine_run(&fe) < 0)
+        goto oom;
+    goto done;
+oom:
+    sc->oom = 1;
+    rc = -1;
 done:
-    sa_linemap_free(&lines);
+    sa_doc_free(mdoc);
+    sa_free(members);
+    sa_free(member_file);
+    sa_free(ef);
     sa_arena_free(scratch);
-    sa_doc_free(doc);
     return rc;
+}
+
+static int flush_group(scan_ctx *sc, group *g)
+{
+    int rc = g->n ? evaluate(sc, g->svc, g->files, g->n) : 0;
+    for (size_t i = 0; i < g->n; i++)
+        parsed_free(&g->files[i]);
+    sa_free(g->files);
+    sa_free(g->dir);
+    memset(g, 0, sizeof(*g));
+    return rc;
+}
+
+/* Evaluate the groups of directories the walk has left (all of them when path is NULL). */
+static int flush_groups(scan_ctx *sc, const char *path)
+{
+    int rc = 0;
+    while (sc->n_groups > 0) {
+        group *g = &sc->groups[sc->n_groups - 1];
+        if (path && strncmp(path, g->dir, strlen(g->dir)) == 0)
+            break;
+        if (flush_group(sc, g) < 0)
+            rc = -1;
+        sc->n_groups--;
+    }
+    return rc;
+}
+
+/* Parse a claimed file and evaluate it, or keep it for its directory's group. Takes the
+ * bytes in buf. */
+static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc, sa_buf *buf)
+{
+    parsed_file f = {.st = e->st, .seq = sc->seq, .buf = *buf};
+    memset(buf, 0, sizeof(*buf));
+    f.path = sa_strdup(e->path);
+    f.rel = sa_strdup(e->rel[0] ? e->rel : e->name);
+    if (f.path == NULL || f.rel == NULL) {
+        parsed_free(&f);
+        sc->oom = 1;
+        return -1;
+    }
+    int r = parse_file(sc, &f, svc);
+    if (r <= 0 || !svc->merge_dir) {
+        int rc = r < 0 ? -1 : r == 0 ? 0 : evaluate(sc, svc, &f, 1);
+        parsed_free(&f);
+        return rc;
+    }
+    /* merge: join the group of this directory (the top of the stack) or start one */
+    size_t dl = strlen(e->path) - strlen(e->name);
+    group *g = sc->n_groups ? &sc->groups[sc->n_groups - 1] : NULL;
+    if (g == NULL || g->svc != svc || strlen(g->dir) != dl ||
+        strncmp(g->dir, e->path, dl) != 0) {
+        if (sc->n_groups == sc->cap_groups) {
+            size_t nc = sc->cap_groups ? sc->cap_groups * 2 : 8;
+            group *v = sa_realloc(sc->groups, nc * sizeof(*v));
+            if (v == NULL)
+                goto oom;
+            sc->groups = v;
+            sc->cap_groups = nc;
+        }
+        g = &sc->groups[sc->n_groups];
+        memset(g, 0, sizeof(*g));
+        g->svc = svc;
+        if ((g->dir = sa_strndup(e->path, dl)) == NULL)
+            goto oom;
+        sc->n_groups++;
+    }
+    if (g->n == MAX_GROUP_FILES) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "more than %d %s files in one directory; not assessed",
+                 MAX_GROUP_FILES, svc->title);
+        int rc = error(sc, f.path, 0, 0, svc, msg);
+        parsed_free(&f);
+        return rc;
+    }
+    if (g->n == g->cap) {
+        size_t nc = g->cap ? g->cap * 2 : 4;
+        parsed_file *v = sa_realloc(g->files, nc * sizeof(*v));
+        if (v == NULL)
+            goto oom;
+        g->files = v;
+        g->cap = nc;
+    }
+    g->files[g->n++] = f;
+    return 0;
+oom:
+    parsed_free(&f);
+    sc->oom = 1;
+    return -1;
 }
 
 static int on_file(void *ctx, const sa_walk_entry *e)
 {
     scan_ctx *sc = ctx;
     sc->seq++;
+    if (sc->n_groups && flush_groups(sc, e->path) < 0)
+        return -1;
     int regular = S_ISREG(e->st.st_mode);
     if (regular)
         sc->res->files_seen++;
@@ -288,6 +469,8 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
                        .lim = &opts->lim};
     for (size_t i = 0; i < opts->n_roots && !sc.oom; i++) {
         int r = sa_walk(opts->roots[i], &wo, on_file, on_notice, &sc);
+        if (flush_groups(&sc, NULL) < 0)
+            sc.oom = 1;
         if (r < 0 && !sc.oom) {
             char msg[300];
             snprintf(msg, sizeof(msg), "cannot scan: %s", strerror(-r));
@@ -295,6 +478,8 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
                 sc.oom = 1;
         }
     }
+    flush_groups(&sc, NULL);
+    sa_free(sc.groups);
     sa_result_sort(res);
     return sc.oom ? -1 : 0;
 }

@@ -4,6 +4,8 @@
 expect lines:
     rule: RULE-ID                      the rules this fixture is about (one or more)
     args: --assume-version x=1         extra scan arguments (optional)
+    chmod: 0644 REL                    set a file's mode before the scan (git keeps no modes)
+    absent: RULE-ID                    a rule that must not fire anywhere in this fixture
     finding: REL:LINE:COL SOURCE [ID]  one expected finding of those rules (ID required when
                                        the fixture names several rules), in report order
 
@@ -27,7 +29,7 @@ def fail(msg):
 
 
 def parse_expect(path):
-    rules, args, findings = [], [], []
+    rules, args, findings, modes, absent = [], [], [], [], []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -41,15 +43,22 @@ def parse_expect(path):
                 args.extend(value.split())
             elif key == "finding":
                 findings.append(value)
+            elif key == "absent":
+                absent.append(value)
+            elif key == "chmod":
+                mode, rel = value.split(None, 1)
+                modes.append((int(mode, 8), rel))
             else:
                 fail("%s:%d: unknown line" % (path, n))
     if not rules:
         fail("%s: no 'rule:' line" % path)
-    return rules, args, findings
+    return rules, args, findings, modes, absent
 
 
 def run_fixture(secaudit, d):
-    rules, args, expected = parse_expect(os.path.join(d, "expect"))
+    rules, args, expected, modes, absent = parse_expect(os.path.join(d, "expect"))
+    for mode, rel in modes:
+        os.chmod(os.path.join(d, rel), mode)
     proc = subprocess.run([secaudit, "scan", "--format", "json", *args, d],
                           capture_output=True, timeout=60)
     if proc.returncode not in (0, 1):
@@ -61,6 +70,8 @@ def run_fixture(secaudit, d):
     got = []
     fired = set()
     for f in report["findings"]:
+        if f["rule_id"] in absent:
+            fail("%s fires at %s:%d, and must not here" % (f["rule_id"], f["file"], f["line"]))
         if f["rule_id"] not in rules:
             continue
         fired.add(f["rule_id"])

@@ -72,6 +72,8 @@ typedef struct sa_service {
     char *format;         /* json | yaml | xml | ini | systemd | env | pgconf | properties | pghba */
     char *view;           /* tree | omero-config */
     char *version;        /* version whose defaults apply when the user names none */
+    int merge_dir;        /* `merge: directory`: the claimed files of one directory are one
+                             configuration (their top-level members merged) */
     sa_filepat *files;
     size_t n_files;
     char **secrets;       /* view paths whose values are secret ("*" matches one component) */

@@ -86,6 +86,19 @@ static char *expand(const char *tpl, const char *key, const char *value)
     return out;
 }
 
+size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
+{
+    if (fe->n_files <= 1 || n == NULL)
+        return 0;
+    /* up to the top-level member of the merged tree, then its file */
+    while (n->parent && n->parent != fe->tree)
+        n = n->parent;
+    for (size_t i = 0; i < fe->n_members; i++)
+        if (fe->members[i] == n)
+            return fe->member_file[i];
+    return 0;
+}
+
 int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                    const sa_node *value, const sa_default *def, const char *label)
 {
@@ -118,13 +131,18 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
 
     sa_finding *f = &res->findings[res->n_findings];
     memset(f, 0, sizeof(*f));
+    const sa_eval_file *ef = &fe->files[sa_engine_file_of(fe, pos)];
     f->rule = rule;
-    f->seq = fe->seq;
+    f->seq = ef->seq;
     f->source_default = def != NULL;
-    size_t off = pos ? (pos->key ? pos->key_off : pos->off) : 0;
-    sa_linemap_pos(fe->lines, off, &f->line, &f->col);
-    f->file = sa_strdup(fe->file);
-    f->rel = sa_strdup(fe->rel);
+    size_t off = 0;
+    if (pos == NULL || (fe->n_files > 1 && pos == fe->tree))
+        off = ef->root ? ef->root->off : 0;  /* a merged root has no place: the file's top */
+    else
+        off = pos->key ? pos->key_off : pos->off;
+    sa_linemap_pos(ef->lines, off, &f->line, &f->col);
+    f->file = sa_strdup(ef->file);
+    f->rel = sa_strdup(ef->rel);
     f->key = sa_strdup(label);
     f->evidence = sa_strdup(evidence);
     f->message = expand(rule->message ? rule->message : rule->title, label, val);
@@ -139,7 +157,7 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
         sa_free(f->default_note);
         return -1;
     }
-    const char *parts[] = {rule->id, fe->rel, label, val};
+    const char *parts[] = {rule->id, ef->rel, label, val};
     sa_fingerprint(parts, 4, f->fingerprint);
     res->n_findings++;
     return 0;
@@ -197,8 +215,9 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
 
 int sa_engine_run(sa_file_eval *fe)
 {
-    sa_eval_ctx ctx = {.svc = fe->svc, .root = fe->view, .base = fe->view, .st = fe->st,
-                       .scratch = fe->scratch};
+    /* world_readable() speaks of "the file": only meaningful when there is one */
+    sa_eval_ctx ctx = {.svc = fe->svc, .root = fe->view, .base = fe->view,
+                       .st = fe->n_files == 1 ? fe->files[0].st : NULL, .scratch = fe->scratch};
     for (size_t i = 0; i < fe->svc->n_rules; i++) {
         const sa_rule *rule = fe->svc->rules[i];
         if (rule->check) {

@@ -9,18 +9,32 @@
 #include "secaudit/finding.h"
 #include "secaudit/rules.h"
 
+/* One file whose nodes the view holds. */
+typedef struct sa_eval_file {
+    const char *file;         /* display path */
+    const char *rel;          /* relative to the scan root */
+    const sa_linemap *lines;
+    const struct stat *st;
+    size_t seq;               /* order of the file in the walk */
+    const sa_node *root;      /* the file's parsed tree (before any merge) */
+} sa_eval_file;
+
 typedef struct sa_file_eval {
     const sa_service *svc;
-    const sa_doc *doc;
-    const sa_node *view;
-    const sa_linemap *lines;
-    const char *file;        /* display path */
-    const char *rel;         /* relative to the scan root */
-    const struct stat *st;
-    size_t seq;
+    const sa_node *tree;      /* the parsed tree: a file's root, or the merged root of a
+                                 directory's files (services with `merge: directory`) */
+    const sa_node *view;      /* the service's view of tree */
+    const sa_eval_file *files;
+    size_t n_files;           /* 1, or the files of a merged directory */
+    const sa_node *const *members;  /* merged: each top-level member of tree ... */
+    const size_t *member_file;      /* ... and the index of the file it came from */
+    size_t n_members;
     sa_result *res;
     sa_arena *scratch;
 } sa_file_eval;
+
+/* The index (into fe->files) of the file that holds node n. */
+size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n);
 
 /* Evaluate every rule of fe->svc. 0, or -1 when out of memory. */
 int sa_engine_run(sa_file_eval *fe);

@@ -439,8 +439,8 @@ static int load_defaults(loader *ld, sa_service *svc, const sa_node *list)
 static int load_service_file(loader *ld)
 {
     static const char *const keys[] = {"service", "title",    "description", "format",
-                                       "view",    "version",  "files",       "secrets",
-                                       "defaults", "rules"};
+                                       "view",    "version",  "merge",       "files",
+                                       "secrets", "defaults", "rules"};
     const sa_node *root = ld->file->doc->root;
     if (root == NULL || root->type != SA_MAP)
         return fail_at(ld, 0, "a rule file must be a map with 'service' and 'rules'");
@@ -502,6 +502,16 @@ static int load_service_file(loader *ld)
             return -1;
         if (sa_view_find(svc->view) == NULL)
             return fail_at(ld, n->off, "unknown view '%.40s' (see rules/README.md)", svc->view);
+    }
+    if ((n = sa_map_get(root, "merge", 5))) {
+        char *m = NULL;
+        if (get_str(ld, n, &m) < 0)
+            return -1;
+        int ok = strcmp(m, "directory") == 0 || strcmp(m, "none") == 0;
+        svc->merge_dir = strcmp(m, "directory") == 0;
+        sa_free(m);
+        if (!ok)
+            return fail_at(ld, n->off, "'merge' must be 'directory' or 'none'");
     }
     static const char *const strs[] = {"title", "description", "version"};
     char **dst[] = {&svc->title, &svc->description, &svc->version};
