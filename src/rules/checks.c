@@ -32,7 +32,7 @@ static int check_duplicate_keys(sa_file_eval *fe, const sa_rule *rule)
 }
 
 /* readable_by_others: the file that sets the rule's `at` path (e.g. RegisteredUsers, a
- * password) can be read by every local user (mode o+r). In a merged directory, the file that
+ * password) to something non-empty can be read by every local user (mode o+r). In a merged directory, the file that
  * holds the value is the one judged. One finding, at the key. */
 static int check_readable_by_others(sa_file_eval *fe, const sa_rule *rule)
 {
@@ -43,6 +43,9 @@ static int check_readable_by_others(sa_file_eval *fe, const sa_rule *rule)
     sa_resolved r;
     if (!sa_path_resolve(rule->at_path, &ctx, &r) || r.def != NULL)
         return 0;  /* the file does not set it */
+    if ((r.node->type == SA_MAP || r.node->type == SA_LIST) ? r.node->count == 0
+                                                            : r.node->len == 0)
+        return 0;  /* nothing secret in it */
     const sa_eval_file *ef = &fe->files[sa_engine_file_of(fe, r.node)];
     if (ef->st == NULL || (ef->st->st_mode & S_IROTH) == 0)
         return 0;
