@@ -11,17 +11,20 @@
 
 #include "secaudit/alloc.h"
 
+static void free_finding(sa_finding *f)
+{
+    sa_free(f->file);
+    sa_free(f->rel);
+    sa_free(f->key);
+    sa_free(f->message);
+    sa_free(f->evidence);
+    sa_free(f->default_note);
+}
+
 void sa_result_free(sa_result *r)
 {
-    for (size_t i = 0; i < r->n_findings; i++) {
-        sa_finding *f = &r->findings[i];
-        sa_free(f->file);
-        sa_free(f->rel);
-        sa_free(f->key);
-        sa_free(f->message);
-        sa_free(f->evidence);
-        sa_free(f->default_note);
-    }
+    for (size_t i = 0; i < r->n_findings; i++)
+        free_finding(&r->findings[i]);
     sa_free(r->findings);
     for (size_t i = 0; i < r->n_errors; i++) {
         sa_free(r->errors[i].file);
@@ -120,8 +123,40 @@ static int cmp_error(const void *a, const void *b)
     return strcmp(x->message, y->message);
 }
 
+static int cmp_identity(const void *a, const void *b)
+{
+    const sa_finding *x = a, *y = b;
+    int c = strcmp(x->rule->id, y->rule->id);
+    if (c == 0)
+        c = strcmp(x->file, y->file);
+    if (c == 0 && x->line != y->line)
+        c = x->line < y->line ? -1 : 1;
+    if (c == 0 && x->col != y->col)
+        c = x->col < y->col ? -1 : 1;
+    if (c == 0)
+        c = strcmp(x->key, y->key);
+    if (c == 0 && x->seq != y->seq)
+        c = x->seq < y->seq ? -1 : 1;
+    return c;
+}
+
 void sa_result_sort(sa_result *r)
 {
+    /* the same finding reached twice (an env file judged alone and through the unit that
+     * names it) is reported once */
+    if (r->n_findings > 1) {
+        qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_identity);
+        size_t o = 1;
+        for (size_t i = 1; i < r->n_findings; i++) {
+            sa_finding *p = &r->findings[o - 1], *f = &r->findings[i];
+            if (p->rule == f->rule && strcmp(p->file, f->file) == 0 && p->line == f->line &&
+                p->col == f->col && strcmp(p->key, f->key) == 0)
+                free_finding(f);
+            else
+                r->findings[o++] = *f;
+        }
+        r->n_findings = o;
+    }
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_finding);
     if (r->n_errors > 1)

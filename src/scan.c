@@ -5,6 +5,7 @@
 #include "secaudit/scan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,14 +44,16 @@ static int pattern_matches(const sa_filepat *f, const char *path)
 }
 
 const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *head,
-                            int *needs_sniff)
+                            int *needs_sniff, const sa_filepat **pat)
 {
     *needs_sniff = 0;
     for (size_t s = 0; s < rs->n_services; s++) {
         const sa_service *svc = rs->services[s];
         for (size_t i = 0; i < svc->n_files; i++)
-            if (!svc->files[i].sniff_set && pattern_matches(&svc->files[i], path))
+            if (!svc->files[i].sniff_set && pattern_matches(&svc->files[i], path)) {
+                *pat = &svc->files[i];
                 return svc;
+            }
     }
     for (size_t s = 0; s < rs->n_services; s++) {
         const sa_service *svc = rs->services[s];
@@ -62,8 +65,10 @@ const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *
                 *needs_sniff = 1;
                 return NULL;
             }
-            if (regexec(&f->sniff, head, 0, NULL, 0) == 0)
+            if (regexec(&f->sniff, head, 0, NULL, 0) == 0) {
+                *pat = f;
                 return svc;
+            }
         }
     }
     return NULL;
@@ -128,6 +133,7 @@ typedef struct scan_ctx {
     sa_result *res;
     size_t seq;
     int oom;
+    const char *root;  /* the root being walked */
     group *groups;
     size_t n_groups, cap_groups;
 } scan_ctx;
@@ -188,7 +194,7 @@ static int report_perr(scan_ctx *sc, const parsed_file *f, const sa_service *svc
 
 /* Parse f's bytes with svc's parser. 1 parsed, 0 not parsed (an error is recorded), -1 out
  * of memory. */
-static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc)
+static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const char *format)
 {
     f->doc = sa_doc_new(f->buf.data, f->buf.len, &sc->opts->lim);
     if (f->doc == NULL || sa_linemap_init(&f->lines, f->buf.data, f->buf.len) < 0) {
@@ -197,9 +203,9 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc)
     }
     sa_perr perr;
     memset(&perr, 0, sizeof(perr));
-    if (sa_parse_format(svc->format, f->doc, &perr) < 0) {
+    if (sa_parse_format(format, f->doc, &perr) < 0) {
         char prefix[64];
-        snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", svc->format);
+        snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", format);
         return report_perr(sc, f, svc, &perr, prefix) < 0 ? -1 : 0;
     }
     sc->res->files_parsed++;
@@ -309,9 +315,144 @@ static int flush_groups(scan_ctx *sc, const char *path)
     return rc;
 }
 
+/* Open rel below the directory dirfd one component at a time, never following a symbolic
+ * link and never leaving it ("..", absolute paths refused). A descriptor or -errno. */
+static int open_beneath(int dirfd, const char *rel)
+{
+    char part[256];
+    int fd = dirfd, owned = 0;
+    const char *p = rel;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || n >= sizeof(part) || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            if (owned)
+                close(fd);
+            return -EINVAL;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        int last = slash == NULL || slash[1 + strspn(slash + 1, "/")] == '\0';
+        int nfd = openat(fd, part, last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                                              O_CLOEXEC
+                                        : O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+        int e = errno;
+        if (owned)
+            close(fd);
+        if (nfd < 0)
+            return -e;
+        if (last)
+            return nfd;
+        fd = nfd;
+        owned = 1;
+        p = slash + 1;
+    }
+}
+
+/* The EnvironmentFile=s of a systemd unit, read inside the scanned root and parsed as env
+ * files, appended to files[] (which has room for *n + max more). A path is taken as it is
+ * when the root contains it (scanning / or /etc), else below the root (a system image such
+ * as fixtures/demo). A missing file named with a leading '-' is skipped, as systemd does. */
+static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t *n,
+                         size_t max)
+{
+    const sa_node *root = files[0].doc->root;
+    const sa_node *service = root ? sa_map_get(root, "Service", 7) : NULL;
+    if (service == NULL || service->type != SA_MAP)
+        return 0;
+    for (const sa_node *c = service->first; c && max; c = c->next) {
+        if (strcmp(c->key, "EnvironmentFile") != 0 || c->str == NULL || c->len == 0)
+            continue;
+        int optional = c->str[0] == '-';
+        const char *path = c->str + optional;
+        char msg[400];
+        if (path[0] != '/' || strpbrk(path, "*?[") != NULL) {
+            snprintf(msg, sizeof(msg), "EnvironmentFile=%.200s is not a plain absolute path; "
+                                       "not read", path);
+            if (note(sc, files[0].path, msg) < 0)
+                return -1;
+            continue;
+        }
+        size_t rl = strlen(sc->root);
+        while (rl > 1 && sc->root[rl - 1] == '/')
+            rl--;
+        const char *rel = path + 1;
+        if (rl == 1 && sc->root[0] == '/')
+            rel = path + 1;
+        else if (strncmp(path, sc->root, rl) == 0 && path[rl] == '/')
+            rel = path + rl + 1;
+        int rfd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = rfd < 0 ? -errno : open_beneath(rfd, rel);
+        if (rfd >= 0)
+            close(rfd);
+        char *display = sa_malloc(rl + strlen(rel) + 2);
+        if (display == NULL)
+            return -1;
+        snprintf(display, rl + strlen(rel) + 2, "%.*s/%s",
+                 (int)(rl == 1 && sc->root[0] == '/' ? 0 : rl), sc->root, rel);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            fd = -EINVAL;
+        }
+        if (fd < 0) {
+            if (!(optional && fd == -ENOENT)) {
+                snprintf(msg, sizeof(msg), "EnvironmentFile=%.200s cannot be read inside the "
+                                           "scanned tree (%s); not assessed",
+                         path, strerror(-fd));
+                if (note(sc, files[0].path, msg) < 0) {
+                    sa_free(display);
+                    return -1;
+                }
+            }
+            sa_free(display);
+            continue;
+        }
+        parsed_file *f = &files[*n];
+        memset(f, 0, sizeof(*f));
+        f->path = display;
+        f->rel = sa_strdup(rel);
+        f->st = st;
+        f->seq = files[0].seq;
+        int r = f->rel ? sa_buf_read_upto(&f->buf, fd, sc->opts->lim.max_file_bytes + 1)
+                       : -ENOMEM;
+        close(fd);
+        if (r >= 0 && f->buf.data == NULL && (f->buf.data = sa_malloc(1)) != NULL)
+            f->buf.data[0] = '\0';
+        if (r == -ENOMEM || f->buf.data == NULL) {
+            parsed_free(f);
+            return -1;
+        }
+        if (r < 0 || f->buf.len > sc->opts->lim.max_file_bytes) {
+            snprintf(msg, sizeof(msg), "%s; not assessed",
+                     r < 0 ? strerror(-r) : "larger than the size limit");
+            int e = error(sc, f->path, 0, 0, svc, msg);
+            parsed_free(f);
+            if (e < 0)
+                return -1;
+            continue;
+        }
+        r = parse_file(sc, f, svc, "env");
+        if (r < 0) {
+            parsed_free(f);
+            return -1;
+        }
+        if (r == 0) {
+            parsed_free(f);
+            continue;
+        }
+        (*n)++;
+        max--;
+    }
+    return 0;
+}
+
 /* Parse a claimed file and evaluate it, or keep it for its directory's group. Takes the
  * bytes in buf. */
-static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc, sa_buf *buf)
+static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
+                  const char *format, sa_buf *buf)
 {
     parsed_file f = {.st = e->st, .seq = sc->seq, .buf = *buf};
     memset(buf, 0, sizeof(*buf));
@@ -322,7 +463,22 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc, s
         sc->oom = 1;
         return -1;
     }
-    int r = parse_file(sc, &f, svc);
+    int r = parse_file(sc, &f, svc, format);
+    if (r > 0 && strcmp(format, "systemd") == 0) {
+        /* a unit and the environment files it names are one configuration */
+        enum { MAX_ENV_FILES = 16 };
+        parsed_file files[1 + MAX_ENV_FILES];
+        size_t n = 1;
+        files[0] = f;
+        int rc = add_env_files(sc, svc, files, &n, MAX_ENV_FILES);
+        if (rc == 0)
+            rc = evaluate(sc, svc, files, n);
+        for (size_t i = 0; i < n; i++)
+            parsed_free(&files[i]);
+        if (rc < 0)
+            sc->oom = 1;
+        return rc;
+    }
     if (r <= 0 || !svc->merge_dir) {
         int rc = r < 0 ? -1 : r == 0 ? 0 : evaluate(sc, svc, &f, 1);
         parsed_free(&f);
@@ -382,7 +538,8 @@ static int on_file(void *ctx, const sa_walk_entry *e)
     if (regular)
         sc->res->files_seen++;
     int needs_sniff = 0;
-    const sa_service *svc = sa_detect(sc->rs, e->path, NULL, &needs_sniff);
+    const sa_filepat *pat = NULL;
+    const sa_service *svc = sa_detect(sc->rs, e->path, NULL, &needs_sniff, &pat);
     if (svc == NULL && !needs_sniff)
         return 0;
     char msg[300];
@@ -410,7 +567,7 @@ static int on_file(void *ctx, const sa_walk_entry *e)
         size_t n = buf.len < SNIFF_BYTES ? buf.len : SNIFF_BYTES;
         memcpy(head, buf.data ? buf.data : "", n);
         head[n] = '\0';
-        svc = sa_detect(sc->rs, e->path, head, &needs_sniff);
+        svc = sa_detect(sc->rs, e->path, head, &needs_sniff, &pat);
         if (svc == NULL)
             goto done;
     }
@@ -437,7 +594,7 @@ static int on_file(void *ctx, const sa_walk_entry *e)
         }
         buf.data[0] = '\0';
     }
-    rc = assess(sc, e, svc, &buf);
+    rc = assess(sc, e, svc, pat->format ? pat->format : svc->format, &buf);
 done:
     close(fd);
     sa_buf_free(&buf);
@@ -468,6 +625,7 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
                        .n_excludes = opts->n_excludes,
                        .lim = &opts->lim};
     for (size_t i = 0; i < opts->n_roots && !sc.oom; i++) {
+        sc.root = opts->roots[i];
         int r = sa_walk(opts->roots[i], &wo, on_file, on_notice, &sc);
         if (flush_groups(&sc, NULL) < 0)
             sc.oom = 1;

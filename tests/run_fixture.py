@@ -9,7 +9,8 @@ expect lines:
     finding: REL:LINE:COL SOURCE [ID]  one expected finding of those rules (ID required when
                                        the fixture names several rules), in report order
 
-The runner scans the directory with --format json and checks that the findings of the named
+The runner scans the directory's subdirectories (each one a root, like a system image) with
+--format json and checks that the findings of the named
 rules are exactly the expected ones, that no file failed to parse, that every named rule
 fires at least once, and that a near miss exists (a subdirectory whose name starts with
 "miss") so each rule has a configuration that must not fire.
@@ -59,7 +60,11 @@ def run_fixture(secaudit, d):
     rules, args, expected, modes, absent = parse_expect(os.path.join(d, "expect"))
     for mode, rel in modes:
         os.chmod(os.path.join(d, rel), mode)
-    proc = subprocess.run([secaudit, "scan", "--format", "json", *args, d],
+    # each subdirectory is a root of its own (a system image: EnvironmentFile=/etc/x of a
+    # unit in fire/etc/systemd/system is read from fire/etc/x)
+    roots = [os.path.join(d, e) for e in sorted(os.listdir(d))
+             if os.path.isdir(os.path.join(d, e))]
+    proc = subprocess.run([secaudit, "scan", "--format", "json", *args, *roots],
                           capture_output=True, timeout=60)
     if proc.returncode not in (0, 1):
         fail("exit %d: %s" % (proc.returncode, proc.stderr.decode(errors="replace")))

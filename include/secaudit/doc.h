@@ -52,6 +52,7 @@ struct sa_node {
     size_t len;
     sa_node *parent, *first, *last, *next;
     size_t count;         /* number of children */
+    const sa_node *origin;  /* a view's copy: the parsed node it stands for (else NULL) */
 };
 
 /* ---- documents -------------------------------------------------------------------- */

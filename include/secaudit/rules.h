@@ -34,6 +34,7 @@ typedef struct sa_filepat {
     int sniff_set;     /* 1: the file is claimed only when sniff matches its first 4 KiB */
     regex_t sniff;
     char *sniff_src;
+    char *format;      /* the format of files this pattern claims (NULL: the service's) */
 } sa_filepat;
 
 typedef struct sa_default {

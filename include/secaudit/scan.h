@@ -31,9 +31,10 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res);
 
 /* Which service claims a file with this display path, given its first bytes (head, NUL-
  * terminated, may be NULL when not read yet)? Sets *needs_sniff when only a sniff pattern
- * could claim it and head was NULL. NULL when no service claims it. */
+ * could claim it and head was NULL, and *pat to the claiming pattern. NULL when no service
+ * claims it. */
 const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *head,
-                            int *needs_sniff);
+                            int *needs_sniff, const sa_filepat **pat);
 
 /* Parse text as format ("json", "pghba", …) into doc. 0, or -1 with err. */
 int sa_parse_format(const char *format, sa_doc *doc, sa_perr *err);

@@ -90,7 +90,10 @@ size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
 {
     if (fe->n_files <= 1 || n == NULL)
         return 0;
-    /* up to the top-level member of the merged tree, then its file */
+    /* from a view's copy to the parsed node, up to the top-level member of the merged
+     * tree, then its file */
+    while (n->origin)
+        n = n->origin;
     while (n->parent && n->parent != fe->tree)
         n = n->parent;
     for (size_t i = 0; i < fe->n_members; i++)

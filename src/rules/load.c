@@ -205,6 +205,7 @@ static void free_service(sa_service *s)
         if (s->files[i].sniff_set)
             regfree(&s->files[i].sniff);
         sa_free(s->files[i].sniff_src);
+        sa_free(s->files[i].format);
     }
     sa_free(s->files);
     for (size_t i = 0; i < s->n_secrets; i++)
@@ -364,10 +365,10 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
         return oom(ld);
     svc->files = v;
     for (const sa_node *c = list->first; c; c = c->next) {
-        static const char *const keys[] = {"path", "sniff"};
+        static const char *const keys[] = {"path", "sniff", "format"};
         if (c->type != SA_MAP)
             return fail_at(ld, c->off, "each entry of 'files' must be a map with 'path'");
-        if (check_keys(ld, c, keys, 2, "a files entry") < 0)
+        if (check_keys(ld, c, keys, 3, "a files entry") < 0)
             return -1;
         const sa_node *p = sa_map_get(c, "path", 4), *s = sa_map_get(c, "sniff", 5);
         if (p == NULL)
@@ -380,6 +381,14 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
         f->has_slash = strchr(f->glob, '/') != NULL;
         if (f->glob[0] == '/' || f->glob[0] == '\0')
             return fail_at(ld, p->off, "'path' must be a relative glob such as 'etc/x.conf'");
+        const sa_node *fm = sa_map_get(c, "format", 6);
+        if (fm) {
+            if (get_str(ld, fm, &f->format) < 0)
+                return -1;
+            if (!known(f->format, formats, sizeof(formats) / sizeof(formats[0])))
+                return fail_at(ld, fm->off, "unknown format (expected json, yaml, xml, ini, "
+                                            "systemd, env, pgconf, properties or pghba)");
+        }
         if (s) {
             if (get_str(ld, s, &f->sniff_src) < 0)
                 return -1;
