@@ -4,8 +4,10 @@
  * rules. One file's trouble is recorded and the scan goes on. */
 #include "secaudit/scan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -351,100 +353,170 @@ static int open_beneath(int dirfd, const char *rel)
     }
 }
 
-/* The EnvironmentFile=s of a systemd unit, read inside the scanned root and parsed as env
- * files, appended to files[] (which has room for *n + max more). A path is taken as it is
- * when the root contains it (scanning / or /etc), else below the root (a system image such
- * as fixtures/demo). A missing file named with a leading '-' is skipped, as systemd does. */
-static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t *n,
-                         size_t max)
+/* Read the regular file open at fd (closed here) and parse it as format into *f, which takes
+ * display. 1 parsed, 0 not (an error or note is recorded), -1 out of memory. */
+static int load_aux(scan_ctx *sc, const sa_service *svc, int fd, char *display, const char *rel,
+                    const char *format, size_t seq, parsed_file *f)
 {
-    const sa_node *root = files[0].doc->root;
-    const sa_node *service = root ? sa_map_get(root, "Service", 7) : NULL;
-    if (service == NULL || service->type != SA_MAP)
+    memset(f, 0, sizeof(*f));
+    f->path = display;
+    f->rel = sa_strdup(rel);
+    f->seq = seq;
+    int r = -EINVAL;
+    if (fstat(fd, &f->st) == 0 && S_ISREG(f->st.st_mode))
+        r = f->rel ? sa_buf_read_upto(&f->buf, fd, sc->opts->lim.max_file_bytes + 1) : -ENOMEM;
+    close(fd);
+    if (r >= 0 && f->buf.data == NULL && (f->buf.data = sa_malloc(1)) != NULL)
+        f->buf.data[0] = '\0';
+    if (f->rel == NULL || r == -ENOMEM || (r >= 0 && f->buf.data == NULL)) {
+        parsed_free(f);
+        return -1;
+    }
+    if (r < 0 || f->buf.len > sc->opts->lim.max_file_bytes) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s; not assessed",
+                 r == -EINVAL ? "not a regular file"
+                 : r < 0      ? strerror(-r)
+                              : "larger than the size limit");
+        int e = error(sc, f->path, 0, 0, svc, msg);
+        parsed_free(f);
+        return e < 0 ? -1 : 0;
+    }
+    r = parse_file(sc, f, svc, format);
+    if (r <= 0)
+        parsed_free(f);
+    return r;
+}
+
+/* The drop-ins of the unit files[0] (the .conf files of UNIT.d next to it, in name order), parsed as
+ * systemd files and appended: systemd applies them after the unit. */
+static int add_dropins(scan_ctx *sc, const sa_service *svc, const sa_walk_entry *e,
+                       parsed_file *files, size_t *n, size_t max)
+{
+    char dname[NAME_MAX + 1];
+    if (snprintf(dname, sizeof(dname), "%s.d", e->name) >= (int)sizeof(dname))
         return 0;
-    for (const sa_node *c = service->first; c && max; c = c->next) {
-        if (strcmp(c->key, "EnvironmentFile") != 0 || c->str == NULL || c->len == 0)
+    int dfd = openat(e->dirfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return 0;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return 0;
+    }
+    char *names[64];
+    size_t nn = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL && nn < 64) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".conf") != 0)
             continue;
-        int optional = c->str[0] == '-';
-        const char *path = c->str + optional;
-        char msg[400];
-        if (path[0] != '/' || strpbrk(path, "*?[") != NULL) {
-            snprintf(msg, sizeof(msg), "EnvironmentFile=%.200s is not a plain absolute path; "
-                                       "not read", path);
-            if (note(sc, files[0].path, msg) < 0)
-                return -1;
-            continue;
+        if ((names[nn] = sa_strdup(de->d_name)) == NULL) {
+            rc = -1;
+            break;
         }
-        size_t rl = strlen(sc->root);
-        while (rl > 1 && sc->root[rl - 1] == '/')
-            rl--;
-        const char *rel = path + 1;
-        if (rl == 1 && sc->root[0] == '/')
-            rel = path + 1;
-        else if (strncmp(path, sc->root, rl) == 0 && path[rl] == '/')
-            rel = path + rl + 1;
-        int rfd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int fd = rfd < 0 ? -errno : open_beneath(rfd, rel);
-        if (rfd >= 0)
-            close(rfd);
-        char *display = sa_malloc(rl + strlen(rel) + 2);
-        if (display == NULL)
-            return -1;
-        snprintf(display, rl + strlen(rel) + 2, "%.*s/%s",
-                 (int)(rl == 1 && sc->root[0] == '/' ? 0 : rl), sc->root, rel);
-        struct stat st;
-        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-            close(fd);
-            fd = -EINVAL;
+        nn++;
+    }
+    for (size_t i = 1; i < nn; i++)  /* a few names: insertion sort */
+        for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+            char *t = names[k];
+            names[k] = names[k - 1];
+            names[k - 1] = t;
         }
-        if (fd < 0) {
-            if (!(optional && fd == -ENOENT)) {
-                snprintf(msg, sizeof(msg), "EnvironmentFile=%.200s cannot be read inside the "
-                                           "scanned tree (%s); not assessed",
-                         path, strerror(-fd));
-                if (note(sc, files[0].path, msg) < 0) {
-                    sa_free(display);
-                    return -1;
-                }
+    for (size_t i = 0; i < nn; i++) {
+        if (rc == 0 && *n < max) {
+            int fd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                                    O_NOCTTY | O_CLOEXEC);
+            size_t pl = strlen(e->path) + strlen(names[i]) + 4;
+            size_t rl = strlen(files[0].rel) + strlen(names[i]) + 4;
+            char *display = sa_malloc(pl), *rel = sa_malloc(rl);
+            if (display == NULL || rel == NULL) {
+                rc = -1;
+            } else if (fd >= 0) {
+                snprintf(display, pl, "%s.d/%s", e->path, names[i]);
+                snprintf(rel, rl, "%s.d/%s", files[0].rel, names[i]);
+                int r = load_aux(sc, svc, fd, display, rel, "systemd", files[0].seq,
+                                 &files[*n]);
+                display = NULL;
+                fd = -1;
+                if (r < 0)
+                    rc = -1;
+                else if (r > 0)
+                    (*n)++;
             }
+            if (fd >= 0)
+                close(fd);
             sa_free(display);
+            sa_free(rel);
+        }
+        sa_free(names[i]);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The EnvironmentFile=s named in the [Service] section of the unit files files[0..units),
+ * read inside the scanned root and parsed as env files, appended to files[]. A path is taken
+ * as it is when the root contains it (scanning / or /etc), else below the root (a system
+ * image such as fixtures/demo). A missing file named with a leading '-' is skipped, as
+ * systemd does. */
+static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files,
+                         size_t units, size_t *n, size_t max)
+{
+    for (size_t u = 0; u < units; u++) {
+        const sa_node *root = files[u].doc->root;
+        const sa_node *service = root ? sa_map_get(root, "Service", 7) : NULL;
+        if (service == NULL || service->type != SA_MAP)
             continue;
-        }
-        parsed_file *f = &files[*n];
-        memset(f, 0, sizeof(*f));
-        f->path = display;
-        f->rel = sa_strdup(rel);
-        f->st = st;
-        f->seq = files[0].seq;
-        int r = f->rel ? sa_buf_read_upto(&f->buf, fd, sc->opts->lim.max_file_bytes + 1)
-                       : -ENOMEM;
-        close(fd);
-        if (r >= 0 && f->buf.data == NULL && (f->buf.data = sa_malloc(1)) != NULL)
-            f->buf.data[0] = '\0';
-        if (r == -ENOMEM || f->buf.data == NULL) {
-            parsed_free(f);
-            return -1;
-        }
-        if (r < 0 || f->buf.len > sc->opts->lim.max_file_bytes) {
-            snprintf(msg, sizeof(msg), "%s; not assessed",
-                     r < 0 ? strerror(-r) : "larger than the size limit");
-            int e = error(sc, f->path, 0, 0, svc, msg);
-            parsed_free(f);
-            if (e < 0)
+        for (const sa_node *c = service->first; c && *n < max; c = c->next) {
+            if (strcmp(c->key, "EnvironmentFile") != 0 || c->str == NULL || c->len == 0)
+                continue;
+            int optional = c->str[0] == '-';
+            const char *path = c->str + optional;
+            char msg[400];
+            if (path[0] != '/' || strpbrk(path, "*?[") != NULL) {
+                snprintf(msg, sizeof(msg),
+                         "EnvironmentFile=%.200s is not a plain absolute path; not read", path);
+                if (note(sc, files[u].path, msg) < 0)
+                    return -1;
+                continue;
+            }
+            size_t rl = strlen(sc->root);
+            while (rl > 1 && sc->root[rl - 1] == '/')
+                rl--;
+            int is_slash = rl == 1 && sc->root[0] == '/';
+            const char *rel = path + 1;
+            if (!is_slash && strncmp(path, sc->root, rl) == 0 && path[rl] == '/')
+                rel = path + rl + 1;
+            int rfd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int fd = rfd < 0 ? -errno : open_beneath(rfd, rel);
+            if (rfd >= 0)
+                close(rfd);
+            if (fd < 0) {
+                if (optional && fd == -ENOENT)
+                    continue;
+                snprintf(msg, sizeof(msg),
+                         "EnvironmentFile=%.200s cannot be read inside the scanned tree (%s); "
+                         "not assessed",
+                         path, strerror(-fd));
+                if (note(sc, files[u].path, msg) < 0)
+                    return -1;
+                continue;
+            }
+            size_t dl = rl + strlen(rel) + 2;
+            char *display = sa_malloc(dl);
+            if (display == NULL) {
+                close(fd);
                 return -1;
-            continue;
+            }
+            snprintf(display, dl, "%.*s/%s", (int)(is_slash ? 0 : rl), sc->root, rel);
+            int r = load_aux(sc, svc, fd, display, rel, "env", files[0].seq, &files[*n]);
+            if (r < 0)
+                return -1;
+            if (r > 0)
+                (*n)++;
         }
-        r = parse_file(sc, f, svc, "env");
-        if (r < 0) {
-            parsed_free(f);
-            return -1;
-        }
-        if (r == 0) {
-            parsed_free(f);
-            continue;
-        }
-        (*n)++;
-        max--;
     }
     return 0;
 }
@@ -464,13 +536,17 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         return -1;
     }
     int r = parse_file(sc, &f, svc, format);
-    if (r > 0 && strcmp(format, "systemd") == 0) {
-        /* a unit and the environment files it names are one configuration */
-        enum { MAX_ENV_FILES = 16 };
-        parsed_file files[1 + MAX_ENV_FILES];
+    size_t el = strlen(e->name);
+    if (r > 0 && strcmp(format, "systemd") == 0 && el > 8 &&
+        strcmp(e->name + el - 8, ".service") == 0) {
+        /* a unit, its drop-ins and the environment files they name are one configuration */
+        enum { MAX_UNIT_FILES = 32 };
+        parsed_file files[MAX_UNIT_FILES];
         size_t n = 1;
         files[0] = f;
-        int rc = add_env_files(sc, svc, files, &n, MAX_ENV_FILES);
+        int rc = add_dropins(sc, svc, e, files, &n, MAX_UNIT_FILES / 2);
+        if (rc == 0)
+            rc = add_env_files(sc, svc, files, n, &n, MAX_UNIT_FILES);
         if (rc == 0)
             rc = evaluate(sc, svc, files, n);
         for (size_t i = 0; i < n; i++)
