@@ -59,6 +59,11 @@ typedef enum sa_ini_dialect {
 } sa_ini_dialect;
 int sa_parse_ini(sa_doc *doc, sa_ini_dialect dialect, sa_perr *err);
 
+/* Split one systemd Environment= value (a node sa_parse_ini made, so its text traces back to
+ * file offsets) into VAR -> value members appended to out_map, duplicates marked. Returns the
+ * number of members appended, or -1 when out of memory or over the node budget. */
+int sa_systemd_env_split(sa_doc *doc, const sa_node *value, sa_node *out_map);
+
 /* pg_hba.conf records. The root is a map with one member "records", a list; each record is
  * a map with members (each positioned at its field):
  *   type      "local" | "host" | "hostssl" | "hostnossl" | "hostgssenc" | "hostnogssenc"
