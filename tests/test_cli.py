@@ -19,18 +19,37 @@ import unittest
 SECAUDIT = None
 SRC = None
 
+# Absent keys are judged by their defaults, reported at the document's root element (1:1 for
+# JSON, the __ACTIVE__ profile for OMERO).
+ORTHANC = "etc/orthanc/orthanc.json"
+OMERO = "opt/omero/etc/grid/config.xml"
 DEMO_FINDINGS = [
     ("MONGODB-EXPOSED-NO-AUTH", "etc/mongod.conf", 7, 1, "default"),
     ("MONGODB-TLS-ALLOW-INVALID-CERTS", "etc/mongod.conf", 23, 5, "explicit"),
-    ("ORTHANC-LIMIT-FIND-INSTANCES", "etc/orthanc/orthanc.json", 1, 1, "default"),
-    ("ORTHANC-HTTP-NO-TLS", "etc/orthanc/orthanc.json", 30, 3, "explicit"),
-    ("ORTHANC-AUTH-NO-USERS", "etc/orthanc/orthanc.json", 41, 3, "explicit"),
-    ("ORTHANC-HTTPS-NO-VERIFY", "etc/orthanc/orthanc.json", 57, 3, "explicit"),
-    ("ORTHANC-LIMIT-FIND-RESULTS", "etc/orthanc/orthanc.json", 65, 3, "explicit"),
+    ("ORTHANC-DICOM-ALWAYS-ALLOW-ECHO", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-DICOM-ALWAYS-ALLOW-STORE", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-DICOM-NO-CALLED-AET-CHECK", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-DICOM-NO-TLS", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-DICOM-SERVER-ENABLED", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-HTTP-DESCRIBE-ERRORS", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-LIMIT-FIND-INSTANCES", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-WEBDAV-REMOTE", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-WEBDAV-UPLOAD", ORTHANC, 1, 1, "default"),
+    ("ORTHANC-HTTP-NO-TLS", ORTHANC, 30, 3, "explicit"),
+    ("ORTHANC-AUTH-NO-USERS", ORTHANC, 41, 3, "explicit"),
+    ("ORTHANC-HTTPS-NO-VERIFY", ORTHANC, 57, 3, "explicit"),
+    ("ORTHANC-LIMIT-FIND-RESULTS", ORTHANC, 65, 3, "explicit"),
     ("PG-HBA-TRUST-LOOPBACK", "etc/postgresql/16/main/pg_hba.conf", 21, 65, "explicit"),
     ("PG-HBA-TRUST-WORLD", "etc/postgresql/16/main/pg_hba.conf", 27, 65, "explicit"),
-    ("OMERO-CLIENT-TCP", "opt/omero/etc/grid/config.xml", 3, 3, "default"),
-    ("OMERO-LDAP-PLAINTEXT", "opt/omero/etc/grid/config.xml", 11, 5, "explicit"),
+    ("OMERO-CLIENT-TCP", OMERO, 3, 3, "default"),
+    ("OMERO-GLACIER2-ANON-CIPHERS", OMERO, 3, 3, "default"),
+    ("OMERO-GLACIER2-OLD-TLS", OMERO, 3, 3, "default"),
+    ("OMERO-GLACIER2-TLS-MAX-OLD", OMERO, 3, 3, "default"),
+    ("OMERO-ROUTER-INSECURE-TCP", OMERO, 3, 3, "default"),
+    ("OMERO-WEB-ALLOWED-HOSTS-ANY", OMERO, 3, 3, "default"),
+    ("OMERO-WEB-CSRF-COOKIE-INSECURE", OMERO, 3, 3, "default"),
+    ("OMERO-WEB-SESSION-COOKIE-INSECURE", OMERO, 3, 3, "default"),
+    ("OMERO-LDAP-PLAINTEXT", OMERO, 11, 5, "explicit"),
 ]
 
 FINDING_KEYS = ["rule_id", "title", "severity", "service", "file", "line", "column", "key",
@@ -86,8 +105,8 @@ class Demo(unittest.TestCase):
         self.assertEqual(rep["errors"], [])
         self.assertEqual(rep["scanned"], {"roots": ["fixtures/demo"], "files_seen": 8,
                                           "files_parsed": 4})
-        self.assertEqual(rep["summary"], {"critical": 3, "high": 4, "medium": 4, "low": 0,
-                                          "info": 0, "total": 11, "errors": 0})
+        self.assertEqual(rep["summary"], {"critical": 3, "high": 5, "medium": 12, "low": 6,
+                                          "info": 0, "total": 26, "errors": 0})
 
     def test_json_shape(self):
         _p, rep = scan_json(self.demo)
@@ -123,7 +142,7 @@ class Demo(unittest.TestCase):
         self.assertIn("  27:65    critical PG-HBA-TRUST-WORLD  ", out)
         self.assertNotIn("\033", out)  # not a terminal: no colours
         self.assertTrue(out.endswith(
-            "11 findings (3 critical, 4 high, 4 medium); 4 of 8 files assessed\n"), out)
+            "26 findings (3 critical, 5 high, 12 medium, 6 low); 4 of 8 files assessed\n"), out)
 
     def test_secret_not_printed(self):
         for fmt in ("json", "text"):

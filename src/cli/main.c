@@ -18,6 +18,8 @@
 #include "secaudit/scan.h"
 #include "secaudit/view.h"
 
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
 enum exit_code {
     EXIT_CLEAN = 0,       /* no finding at or above --fail-on */
     EXIT_FINDINGS = 1,    /* at least one finding at or above --fail-on */
@@ -394,11 +396,21 @@ static int cmd_rules(int argc, char **argv)
             usage_error("unknown service '%s' (see 'secaudit rules list')", c.service);
             goto done;
         }
+        /* columns as wide as the longest id and service name listed */
+        int wid = 0, wsvc = 0;
         for (size_t i = 0; i < rs->n_rules; i++) {
             const sa_rule *r = rs->rules[i];
             if (c.service && strcmp(r->service->name, c.service) != 0)
                 continue;
-            printf("%-34s %-8s %-10s ", r->id, sa_severity_name(r->severity), r->service->name);
+            wid = MAX(wid, (int)strlen(r->id));
+            wsvc = MAX(wsvc, (int)strlen(r->service->name));
+        }
+        for (size_t i = 0; i < rs->n_rules; i++) {
+            const sa_rule *r = rs->rules[i];
+            if (c.service && strcmp(r->service->name, c.service) != 0)
+                continue;
+            printf("%-*s %-8s %-*s ", wid, r->id, sa_severity_name(r->severity), wsvc,
+                   r->service->name);
             sa_fput_escaped(stdout, r->title, strlen(r->title));
             putchar('\n');
         }
