@@ -44,7 +44,7 @@ static void done(parsed *p)
     sa_doc_free(p->doc);
 }
 
-/* Assert that a node (or key, when key is 1) sits at line:col. */
+/* Assert that byte offset off sits at 1-based line:col. */
 static void at(const parsed *p, size_t off, unsigned line, unsigned col)
 {
     unsigned l, c;
