@@ -140,7 +140,49 @@ static int cmp_identity(const void *a, const void *b)
     return c;
 }
 
-void sa_result_sort(sa_result *r)
+static int cmp_fp_ptr(const void *a, const void *b)
+{
+    const sa_finding *x = *(const sa_finding *const *)a, *y = *(const sa_finding *const *)b;
+    int c = strcmp(x->fingerprint, y->fingerprint);
+    if (c == 0 && x->seq != y->seq)
+        c = x->seq < y->seq ? -1 : 1;
+    if (c == 0 && x->line != y->line)
+        c = x->line < y->line ? -1 : 1;
+    if (c == 0 && x->col != y->col)
+        c = x->col < y->col ? -1 : 1;
+    return c;
+}
+
+/* Two different findings can share a fingerprint (rule + file + key + value) when the key
+ * that told them apart was redacted, or a file repeats a record verbatim. Fingerprints must
+ * name one finding each (baselines, suppressions): the 2nd, 3rd … of a group, in file order,
+ * get the group's fingerprint hashed with their ordinal. -1 when out of memory. */
+static int unique_fingerprints(sa_result *r)
+{
+    if (r->n_findings < 2)
+        return 0;
+    sa_finding **v = sa_malloc(r->n_findings * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    for (size_t i = 0; i < r->n_findings; i++)
+        v[i] = &r->findings[i];
+    qsort(v, r->n_findings, sizeof(*v), cmp_fp_ptr);
+    size_t first = 0;
+    for (size_t i = 1; i < r->n_findings; i++) {
+        if (strcmp(v[i]->fingerprint, v[first]->fingerprint) != 0) {
+            first = i;
+            continue;
+        }
+        char ord[24];
+        snprintf(ord, sizeof(ord), "#%zu", i - first);
+        const char *parts[] = {v[first]->fingerprint, ord};
+        sa_fingerprint(parts, 2, v[i]->fingerprint);
+    }
+    sa_free(v);
+    return 0;
+}
+
+int sa_result_sort(sa_result *r)
 {
     /* the same finding reached twice (an env file judged alone and through the unit that
      * names it) is reported once */
@@ -157,10 +199,13 @@ void sa_result_sort(sa_result *r)
         }
         r->n_findings = o;
     }
+    if (unique_fingerprints(r) < 0)
+        return -1;
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_finding);
     if (r->n_errors > 1)
         qsort(r->errors, r->n_errors, sizeof(sa_error), cmp_error);
+    return 0;
 }
 
 void sa_result_counts(const sa_result *r, size_t counts[5])

@@ -714,6 +714,7 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
     }
     flush_groups(&sc, NULL);
     sa_free(sc.groups);
-    sa_result_sort(res);
+    if (sa_result_sort(res) < 0)
+        sc.oom = 1;
     return sc.oom ? -1 : 0;
 }

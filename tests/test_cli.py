@@ -275,6 +275,26 @@ class Hostile(Tmp):
         self.assertEqual(dup[0]["evidence"], "alice = <redacted>")
         self.assertEqual((dup[0]["line"], dup[0]["column"]), (1, 24))
 
+    def test_password_equal_to_user_name_never_printed(self):
+        # the user name is the password: the key and the fingerprint must not carry it
+        write(os.path.join(self.tmp, "orthanc.json"),
+              '{\n  "RemoteAccessAllowed": true,\n  "RegisteredUsers": {\n'
+              '    "Kq9zWmPeLr": "kq9zwmpelr",\n    "Tv4nHs8Yxc": "Tv4nHs8Yxc"\n  }\n}\n',
+              mode=0o600)
+        for fmt in ("json", "text"):
+            p = run("scan", "--format", fmt, self.tmp)
+            self.assertNotIn(b"kq9zwmpelr", p.stdout.lower())
+            self.assertNotIn(b"tv4nhs8yxc", p.stdout.lower())
+        _p, rep = scan_json(self.tmp)
+        same = [f for f in rep["findings"] if f["rule_id"] == "ORTHANC-USER-PASSWORD-IS-NAME"]
+        self.assertEqual([(f["line"], f["column"], f["key"], f["evidence"]) for f in same],
+                         [(4, 5, "RegisteredUsers.<redacted>",
+                           "RegisteredUsers.<redacted> = <redacted>"),
+                          (5, 5, "RegisteredUsers.<redacted>",
+                           "RegisteredUsers.<redacted> = <redacted>")])
+        fps = [f["fingerprint"] for f in rep["findings"]]
+        self.assertEqual(len(fps), len(set(fps)))  # one fingerprint per finding
+
     def test_unreadable_claimed_file(self):
         if os.geteuid() == 0:
             self.skipTest("root reads every file")

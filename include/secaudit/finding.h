@@ -56,7 +56,7 @@ int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned 
 int sa_result_add_notice(sa_result *r, const char *path, const char *message);
 /* Sort findings by (seq, line, col, rule id, key) and errors by (seq, line): the order of
  * every report. */
-void sa_result_sort(sa_result *r);
+int sa_result_sort(sa_result *r);  /* 0, or -1 when out of memory */
 
 /* Counts of findings per severity (index sa_severity). */
 void sa_result_counts(const sa_result *r, size_t counts[5]);

@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/checks.h"
 #include "secaudit/alloc.h"
@@ -58,6 +59,34 @@ static void value_text(const sa_file_eval *fe, const sa_node *v, const char *lab
         return;
     }
     }
+}
+
+static int word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+/* Copy label into out (cap bytes) with every whole-word, case-insensitive occurrence of the
+ * secret replaced by <redacted>. A key can hold the secret: an Orthanc user whose password
+ * is the user name is reported under RegisteredUsers.<name>, and the fingerprint is made of
+ * the key, so both must be scrubbed, not only the value. */
+static void scrub_label(const char *label, const sa_node *secret, char *out, size_t cap)
+{
+    static const char red[] = "<redacted>";
+    size_t n = 0, sl = secret ? secret->len : 0;
+    for (const char *p = label; *p && n + 1 < cap;) {
+        if (sl > 0 && strncasecmp(p, secret->str, sl) == 0 &&
+            (p == label || !word_char(p[-1])) && !word_char(p[sl])) {
+            size_t k = sizeof(red) - 1 < cap - 1 - n ? sizeof(red) - 1 : cap - 1 - n;
+            memcpy(out + n, red, k);
+            n += k;
+            p += sl;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
 }
 
 /* Expand {key} and {value} in a message template. */
@@ -121,9 +150,17 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
         res->findings = v;
         res->cap_findings = nc;
     }
-    char val[256];
+    char val[256], safe_label[512];
     value_text(fe, value, label, val, sizeof(val));
-    char evidence[512];
+    if (value && value->str && value->type != SA_MAP && value->type != SA_LIST &&
+        is_secret(fe, value, label)) {
+        int same = what == label;
+        scrub_label(label, value, safe_label, sizeof(safe_label));
+        label = safe_label;
+        if (same)
+            what = safe_label;
+    }
+    char evidence[1024];
     if (def)
         snprintf(evidence, sizeof(evidence), "%s = %s (default%s%s)", what, val,
                  def->note ? ": " : "", def->note ? def->note : "");
