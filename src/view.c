@@ -17,14 +17,39 @@ static const sa_node *attr(const sa_node *el, const char *name)
     return sa_map_get(el, name, strlen(name));
 }
 
+/* The <property name=… value=…/> children of block as members of map (a missing value
+ * attribute means ""), each positioned at its <property> element (key) and at its value
+ * attribute (value). 0, or -1 when out of memory. */
+static int add_properties(sa_doc *doc, sa_node *map, const sa_node *block)
+{
+    for (const sa_node *p = block->first; p; p = p->next) {
+        if (p->type != SA_MAP || strcmp(p->key, "property") != 0)
+            continue;
+        const sa_node *name = attr(p, "@name"), *value = attr(p, "@value");
+        if (name == NULL || name->str == NULL || name->len == 0)
+            continue;
+        sa_node *m = value && value->str
+                         ? sa_node_scalar(doc, SA_STR, value->off, value->str, value->len)
+                         : sa_node_scalar(doc, SA_STR, p->off, "", 0);
+        if (m == NULL || sa_node_set_key(doc, m, name->str, name->len, p->off) < 0)
+            return -1;
+        m->flags |= SA_NODE_SYNTH;
+        m->origin = p;
+        sa_node_append(map, m);
+    }
+    return sa_map_mark_dups(map);
+}
+
 /* "omero-config": etc/grid/config.xml as OMERO and IceGrid read it. The live values are the
- * <property name=… value=…/> children of <properties id="__ACTIVE__">; the view is a flat
- * map name → value (a missing value attribute means ""), each member positioned at its
- * <property> element (key) and at its value attribute (value). Without an __ACTIVE__ block
- * the view is empty and every key takes its default. */
+ * properties of <properties id="__ACTIVE__">: the view is that flat map name → value.
+ * Without an __ACTIVE__ block the view is empty and every key takes its default. The other
+ * profiles are not live; they are kept under the member "profiles" (id → name → value,
+ * positioned at each <properties> element) so rules can mention them at a low severity.
+ * The active profile (omero.config.profile, default "default") is left out of "profiles":
+ * __ACTIVE__ is its copy. */
 static int view_omero_config(sa_doc *doc, sa_node **out, sa_perr *err)
 {
-    sa_node *view = sa_node_new(doc, SA_MAP, 0);
+    sa_node *view = sa_node_new(doc, SA_MAP, 0), *profiles = NULL;
     if (view == NULL)
         goto oom;
     const sa_node *grid = doc->root ? sa_map_get(doc->root, "icegrid", 7) : NULL;
@@ -40,23 +65,38 @@ static int view_omero_config(sa_doc *doc, sa_node **out, sa_perr *err)
     }
     if (active) {
         view->off = view->key_off = active->off;
-        for (const sa_node *p = active->first; p; p = p->next) {
-            if (p->type != SA_MAP || strcmp(p->key, "property") != 0)
-                continue;
-            const sa_node *name = attr(p, "@name"), *value = attr(p, "@value");
-            if (name == NULL || name->str == NULL || name->len == 0)
-                continue;
-            sa_node *m = value && value->str
-                             ? sa_node_scalar(doc, SA_STR, value->off, value->str, value->len)
-                             : sa_node_scalar(doc, SA_STR, p->off, "", 0);
-            if (m == NULL || sa_node_set_key(doc, m, name->str, name->len, p->off) < 0)
-                goto oom;
-            m->flags |= SA_NODE_SYNTH;
-            m->origin = p;
-            sa_node_append(view, m);
-        }
-        if (sa_map_mark_dups(view) < 0)
+        if (add_properties(doc, view, active) < 0)
             goto oom;
+    }
+    if (grid && grid->type == SA_MAP) {
+        const sa_node *cur = sa_map_get(view, "omero.config.profile", 20);
+        const char *live = cur && cur->str ? cur->str : "default";
+        for (const sa_node *c = grid->first; c; c = c->next) {
+            const sa_node *id;
+            if (c->type != SA_MAP || strcmp(c->key, "properties") != 0 ||
+                (id = attr(c, "@id")) == NULL || id->str == NULL || id->len == 0 ||
+                strcmp(id->str, "__ACTIVE__") == 0 || strcmp(id->str, live) == 0)
+                continue;
+            if (profiles == NULL) {
+                if ((profiles = sa_node_new(doc, SA_MAP, grid->off)) == NULL ||
+                    sa_node_set_key(doc, profiles, "profiles", 8, grid->off) < 0)
+                    goto oom;
+                profiles->flags |= SA_NODE_SYNTH;
+            }
+            sa_node *pm = sa_node_new(doc, SA_MAP, c->off);
+            if (pm == NULL || sa_node_set_key(doc, pm, id->str, id->len, c->off) < 0)
+                goto oom;
+            pm->flags |= SA_NODE_SYNTH;
+            pm->origin = c;
+            sa_node_append(profiles, pm);
+            if (add_properties(doc, pm, c) < 0)
+                goto oom;
+        }
+        if (profiles) {
+            sa_node_append(view, profiles);
+            if (sa_map_mark_dups(view) < 0)
+                goto oom;
+        }
     }
     *out = view;
     return 0;
@@ -182,9 +222,124 @@ oom:
     return -1;
 }
 
+/* Children of el named name, in order: for (c = first_named(el, n); c; c = next_named(c, n)). */
+static const sa_node *next_named(const sa_node *c, const char *name)
+{
+    for (; c; c = c->next)
+        if (c->type == SA_MAP && c->key && strcmp(c->key, name) == 0)
+            return c;
+    return NULL;
+}
+#define EACH_CHILD(c, el, name) \
+    for (const sa_node *c = next_named((el)->first, name); c; c = next_named(c->next, name))
+
+static int attr_is(const sa_node *el, const char *name, const char *want)
+{
+    const sa_node *a = attr(el, name);
+    return a && a->str && strcmp(a->str, want) == 0;
+}
+
+/* Copy attribute a of element el into map under key (positions kept); no-op when absent. */
+static int copy_attr(sa_doc *doc, sa_node *map, const sa_node *el, const char *a,
+                     const char *key)
+{
+    const sa_node *v = attr(el, a);
+    if (v == NULL || v->str == NULL)
+        return 0;
+    sa_node *m = sa_node_scalar(doc, SA_STR, v->off, v->str, v->len);
+    if (m == NULL || sa_node_set_key(doc, m, key, strlen(key), el->off) < 0)
+        return -1;
+    m->flags |= SA_NODE_SYNTH;
+    m->origin = v;
+    sa_node_append(map, m);
+    return 0;
+}
+
+/* A synthetic map member key of parent (created on first use). */
+static sa_node *sub_map(sa_doc *doc, sa_node *parent, sa_node **slot, const char *key,
+                        size_t off)
+{
+    if (*slot)
+        return *slot;
+    sa_node *m = sa_node_new(doc, SA_MAP, off);
+    if (m == NULL || sa_node_set_key(doc, m, key, strlen(key), off) < 0)
+        return NULL;
+    m->flags |= SA_NODE_SYNTH;
+    sa_node_append(parent, m);
+    return *slot = m;
+}
+
+/* "icegrid": OMERO's IceGrid descriptors (etc/grid/templates.xml, default.xml, windefault.xml)
+ * as the Glacier2 router will run them:
+ *   variables.NAME        <variable name= value=/> of the <application> (INSECUREROUTER …)
+ *   glacier2.PROPERTY     the <property> elements of the Glacier2Template server's own
+ *                         <properties> block (not those of optional <target>s)
+ *   glacier2.client-endpoints / glacier2.server-endpoints
+ *                         the attributes of a <server-instance template="Glacier2Template">
+ * Properties that come through refid (the Profile block, config.xml) are not resolved here:
+ * config.xml is judged by the omero-config view. */
+static int view_icegrid(sa_doc *doc, sa_node **out, sa_perr *err)
+{
+    sa_node *view = sa_node_new(doc, SA_MAP, 0), *vars = NULL, *g2 = NULL;
+    if (view == NULL)
+        goto oom;
+    const sa_node *grid = doc->root ? sa_map_get(doc->root, "icegrid", 7) : NULL;
+    if (grid && grid->type == SA_MAP) {
+        view->off = view->key_off = grid->off;
+        const sa_node *scopes[2] = {grid, NULL};
+        EACH_CHILD(app, grid, "application") {
+            scopes[1] = app;
+            EACH_CHILD(v, app, "variable") {
+                const sa_node *name = attr(v, "@name");
+                if (name == NULL || name->str == NULL || name->len == 0)
+                    continue;
+                if (sub_map(doc, view, &vars, "variables", grid->off) == NULL ||
+                    copy_attr(doc, vars, v, "@value", name->str) < 0)
+                    goto oom;
+            }
+            EACH_CHILD(node, app, "node") {
+                EACH_CHILD(si, node, "server-instance") {
+                    if (!attr_is(si, "@template", "Glacier2Template"))
+                        continue;
+                    if (sub_map(doc, view, &g2, "glacier2", grid->off) == NULL ||
+                        copy_attr(doc, g2, si, "@client-endpoints", "client-endpoints") < 0 ||
+                        copy_attr(doc, g2, si, "@server-endpoints", "server-endpoints") < 0)
+                        goto oom;
+                }
+            }
+        }
+        for (size_t k = 0; k < 2 && scopes[k]; k++) {
+            EACH_CHILD(t, scopes[k], "server-template") {
+                if (!attr_is(t, "@id", "Glacier2Template"))
+                    continue;
+                EACH_CHILD(srv, t, "server") {
+                    EACH_CHILD(props, srv, "properties") {
+                        if (sub_map(doc, view, &g2, "glacier2", t->off) == NULL ||
+                            add_properties(doc, g2, props) < 0)
+                            goto oom;
+                    }
+                }
+            }
+        }
+        if ((vars && sa_map_mark_dups(vars) < 0) || (g2 && sa_map_mark_dups(g2) < 0))
+            goto oom;
+    }
+    *out = view;
+    return 0;
+oom:
+    err->off = 0;
+    snprintf(err->msg, sizeof(err->msg), "%s",
+             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
+    return -1;
+}
+
 static const sa_view views[] = {
+    {"icegrid", view_icegrid,
+     "OMERO IceGrid descriptors (templates.xml, default.xml): variables.NAME, the "
+     "Glacier2Template's own properties and its instance's endpoints under glacier2."},
     {"omero-config", view_omero_config,
-     "OMERO config.xml: the __ACTIVE__ profile's properties as a flat name → value map"},
+     "OMERO config.xml: the __ACTIVE__ profile's properties as a flat name → value map; the "
+     "other profiles under profiles.<id>"},
     {"pyro", view_pyro,
      "Pyro: PYRO_* settings of env files, Environment= and EnvironmentFile= of units, without "
      "the prefix; nameserver.host from a name server's -n HOST"},
