@@ -210,7 +210,6 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const
         snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", format);
         return report_perr(sc, f, svc, &perr, prefix) < 0 ? -1 : 0;
     }
-    sc->res->files_parsed++;
     return 1;
 }
 
@@ -536,6 +535,9 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         return -1;
     }
     int r = parse_file(sc, &f, svc, format);
+    if (r > 0)
+        sc->res->files_parsed++;  /* counted here only: a drop-in or environment file read
+                                     with its unit was, or will be, counted on its own */
     size_t el = strlen(e->name);
     if (r > 0 && strcmp(format, "systemd") == 0 && el > 8 &&
         strcmp(e->name + el - 8, ".service") == 0) {

@@ -6,6 +6,8 @@ expect lines:
     args: --assume-version x=1         extra scan arguments (optional)
     chmod: 0644 REL                    set a file's mode before the scan (git keeps no modes)
     absent: RULE-ID                    a rule that must not fire anywhere in this fixture
+    at-most: SEVERITY SUBDIR           no finding of any rule above SEVERITY in SUBDIR (a
+                                       hardened configuration)
     finding: REL:LINE:COL SOURCE [ID]  one expected finding of those rules (ID required when
                                        the fixture names several rules), in report order
 
@@ -24,13 +26,16 @@ import subprocess
 import sys
 
 
+SEVERITIES = ["info", "low", "medium", "high", "critical"]
+
+
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
 
 
 def parse_expect(path):
-    rules, args, findings, modes, absent = [], [], [], [], []
+    rules, args, findings, modes, absent, at_most = [], [], [], [], [], []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -46,6 +51,11 @@ def parse_expect(path):
                 findings.append(value)
             elif key == "absent":
                 absent.append(value)
+            elif key == "at-most":
+                sev, rel = value.split(None, 1)
+                if sev not in SEVERITIES:
+                    fail("%s:%d: unknown severity %s" % (path, n, sev))
+                at_most.append((sev, rel))
             elif key == "chmod":
                 mode, rel = value.split(None, 1)
                 modes.append((int(mode, 8), rel))
@@ -53,11 +63,11 @@ def parse_expect(path):
                 fail("%s:%d: unknown line" % (path, n))
     if not rules:
         fail("%s: no 'rule:' line" % path)
-    return rules, args, findings, modes, absent
+    return rules, args, findings, modes, absent, at_most
 
 
 def run_fixture(secaudit, d):
-    rules, args, expected, modes, absent = parse_expect(os.path.join(d, "expect"))
+    rules, args, expected, modes, absent, at_most = parse_expect(os.path.join(d, "expect"))
     for mode, rel in modes:
         os.chmod(os.path.join(d, rel), mode)
     # each subdirectory is a root of its own (a system image: EnvironmentFile=/etc/x of a
@@ -72,6 +82,13 @@ def run_fixture(secaudit, d):
     if report["errors"]:
         fail("errors: %r" % report["errors"])
     prefix = d.rstrip("/") + "/"
+    for sev, rel in at_most:
+        under = prefix + rel.rstrip("/") + "/"
+        for f in report["findings"]:
+            if f["file"].startswith(under) and \
+                    SEVERITIES.index(f["severity"]) > SEVERITIES.index(sev):
+                fail("%s (%s) fires at %s:%d, above %s in %s" %
+                     (f["rule_id"], f["severity"], f["file"], f["line"], sev, rel))
     got = []
     fired = set()
     for f in report["findings"]:

@@ -295,6 +295,15 @@ class Hostile(Tmp):
         fps = [f["fingerprint"] for f in rep["findings"]]
         self.assertEqual(len(fps), len(set(fps)))  # one fingerprint per finding
 
+    def test_files_read_with_a_unit_are_counted_once(self):
+        unit = os.path.join(self.tmp, "etc", "systemd", "system", "app.service")
+        write(unit, "[Service]\nEnvironmentFile=/etc/default/app\nEnvironment=PYRO_SSL=false\n")
+        write(unit + ".d/x.conf", "[Service]\nEnvironment=PYRO_HOST=127.0.0.1\n")
+        write(os.path.join(self.tmp, "etc", "default", "app"), "PYRO_LOGWIRE=false\n")
+        _p, rep = scan_json(self.tmp)
+        self.assertEqual(rep["scanned"]["files_seen"], 3)
+        self.assertEqual(rep["scanned"]["files_parsed"], 3)
+
     def test_unreadable_claimed_file(self):
         if os.geteuid() == 0:
             self.skipTest("root reads every file")
