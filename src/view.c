@@ -239,19 +239,17 @@ static int attr_is(const sa_node *el, const char *name, const char *want)
     return a && a->str && strcmp(a->str, want) == 0;
 }
 
-/* Copy attribute a of element el into map under key (positions kept); no-op when absent. */
+/* Copy attribute a of element el into map under key, positioned at el (key) and at the
+ * attribute's value; no-op when absent. */
 static int copy_attr(sa_doc *doc, sa_node *map, const sa_node *el, const char *a,
                      const char *key)
 {
     const sa_node *v = attr(el, a);
     if (v == NULL || v->str == NULL)
         return 0;
-    sa_node *m = sa_node_scalar(doc, SA_STR, v->off, v->str, v->len);
-    if (m == NULL || sa_node_set_key(doc, m, key, strlen(key), el->off) < 0)
+    if (copy_member(doc, map, v, key, strlen(key)) < 0)
         return -1;
-    m->flags |= SA_NODE_SYNTH;
-    m->origin = v;
-    sa_node_append(map, m);
+    map->last->key_off = el->off;
     return 0;
 }
 

@@ -76,24 +76,11 @@ static int hexval(char c)
  * every later loop may assume neither occurs. The first problem in file order wins. */
 static int prescan(ini *p, size_t start)
 {
-    const char *t = p->doc->text;
-    size_t n = p->doc->len, st = start;
-    for (size_t i = start; i <= n; i++) {
-        if (i == n || t[i] == '\n') {
-            size_t end = i;
-            if (end > st && t[end - 1] == '\r')
-                end--;
-            if (end - st > p->doc->lim->max_string) {
-                char msg[128];
-                snprintf(msg, sizeof(msg), "line is longer than the limit of %zu bytes",
-                         p->doc->lim->max_string);
-                return fail(p, st, msg);
-            }
-            st = i + 1;
-        } else if (t[i] == '\0') {
-            return fail(p, i, "NUL byte in text");
-        }
-    }
+    char msg[128];
+    size_t off;
+    if (sa_text_prescan(p->doc->text, p->doc->len, start, p->doc->lim->max_string, &off, msg,
+                        sizeof(msg)) < 0)
+        return fail(p, off, msg);
     return 0;
 }
 

@@ -104,24 +104,11 @@ static size_t at(const hba *h, size_t i)
 /* Reject NUL bytes and physical lines longer than max_string before parsing. */
 static int prescan(hba *h, size_t start)
 {
-    const char *t = h->doc->text;
-    size_t n = h->doc->len, st = start;
-    for (size_t i = start; i <= n; i++) {
-        if (i == n || t[i] == '\n') {
-            size_t end = i;
-            if (end > st && t[end - 1] == '\r')
-                end--;
-            if (end - st > h->doc->lim->max_string) {
-                char msg[128];
-                snprintf(msg, sizeof(msg), "line is longer than the limit of %zu bytes",
-                         h->doc->lim->max_string);
-                return fail(h, st, msg);
-            }
-            st = i + 1;
-        } else if (t[i] == '\0') {
-            return fail(h, i, "NUL byte in text");
-        }
-    }
+    char msg[128];
+    size_t off;
+    if (sa_text_prescan(h->doc->text, h->doc->len, start, h->doc->lim->max_string, &off, msg,
+                        sizeof(msg)) < 0)
+        return fail(h, off, msg);
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* posbuf.c — see posbuf.h. */
 #include "parse/posbuf.h"
 
+#include <stdio.h>
+
 #include <stdint.h>
 
 #include "secaudit/alloc.h"
@@ -33,4 +35,28 @@ void sa_posbuf_free(sa_posbuf *b)
     b->buf = NULL;
     b->map = NULL;
     b->len = b->cap = 0;
+}
+
+int sa_text_prescan(const char *text, size_t len, size_t start, size_t max_line, size_t *off,
+                    char *msg, size_t cap)
+{
+    size_t st = start;
+    for (size_t i = start; i <= len; i++) {
+        if (i == len || text[i] == '\n') {
+            size_t end = i;
+            if (end > st && text[end - 1] == '\r')
+                end--;
+            if (end - st > max_line) {
+                *off = st;
+                snprintf(msg, cap, "line is longer than the limit of %zu bytes", max_line);
+                return -1;
+            }
+            st = i + 1;
+        } else if (text[i] == '\0') {
+            *off = i;
+            snprintf(msg, cap, "NUL byte in text");
+            return -1;
+        }
+    }
+    return 0;
 }

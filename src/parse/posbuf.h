@@ -16,4 +16,10 @@ typedef struct sa_posbuf {
 int sa_posbuf_put(sa_posbuf *b, char c, size_t off);
 void sa_posbuf_free(sa_posbuf *b);
 
+/* The checks every hand-written line parser makes before parsing text[start..len): no NUL
+ * byte and no physical line (CR LF or LF ended) longer than max_line bytes. 0, or -1 with
+ * *off at the first problem in file order and msg (cap bytes) saying what it is. */
+int sa_text_prescan(const char *text, size_t len, size_t start, size_t max_line, size_t *off,
+                    char *msg, size_t cap);
+
 #endif
