@@ -395,6 +395,24 @@ class Rules(Tmp):
                      "orthanc/orthanc", "defined in:  rules/orthanc.yml:"):
             self.assertIn(want, out)
         self.assertEqual(run("rules", "list", "--service", "nope").returncode, 2)
+        # the defaults the rule reads, for the assumed version
+        want = ("\ndefaults:    when the file does not set a key (Orthanc 1.12.4 assumed; "
+                "--assume-version orthanc=VERSION to change)\n"
+                "  HttpServerEnabled = true\n"
+                "  RemoteAccessAllowed = false\n"
+                "  AuthenticationEnabled = the value of RemoteAccessAllowed: Orthanc >= 1.5.8: "
+                "absent means the value of RemoteAccessAllowed\n"
+                "  AuthenticationEnabled = false: Orthanc <= 1.5.7: absent means off\n"
+                "\nwhy it matters:\n")
+        self.assertIn(want, run("rules", "show", "ORTHANC-REMOTE-NO-AUTH").stdout.decode())
+        out = run("rules", "show", "ORTHANC-REMOTE-NO-AUTH", "--assume-version",
+                  "orthanc=1.5.7").stdout.decode()
+        self.assertIn("(Orthanc 1.5.7 assumed;", out)
+        self.assertNotIn("defaults:", run("rules", "show", "PG-HBA-TRUST-WORLD").stdout.decode())
+        # lists are as wide as the longest id: the severity column lines up
+        cols = {l.index(" critical") for l in run("rules", "list").stdout.decode().splitlines()
+                if " critical " in l}
+        self.assertEqual(len(cols), 1)
 
     def test_user_rule_replaces_builtin_and_sees_secrets_redacted(self):
         write(os.path.join(self.tmp, "rules", "site.yml"), """service: omero

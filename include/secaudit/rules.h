@@ -114,6 +114,11 @@ void sa_ruleset_free(sa_ruleset *rs);
 
 const sa_rule *sa_ruleset_find_rule(const sa_ruleset *rs, const char *id);
 sa_service *sa_ruleset_find_service(const sa_ruleset *rs, const char *name);
+/* Does rule read the key of default d (its condition, for_each or at names it as a whole
+ * word; a "PREFIX.*.NAME" default counts for a rule iterating PREFIX that reads NAME)? For
+ * `rules show` and the coverage tables. */
+int sa_rule_reads_default(const sa_rule *rule, const sa_default *d);
+
 /* "orthanc=1.5.7": the defaults of that version apply. 0, or -1 for an unknown service. */
 int sa_ruleset_assume_version(sa_ruleset *rs, const char *spec, sa_rule_error *err);
 

@@ -371,6 +371,58 @@ static void print_field(const char *name, const char *value)
     putchar('\n');
 }
 
+/* The defaults the rule reads, for the version assumed. */
+static void print_defaults(const sa_rule *r)
+{
+    const sa_service *svc = r->service;
+    int any = 0;
+    for (size_t i = 0; i < svc->n_defaults; i++) {
+        const sa_default *d = &svc->defaults[i];
+        if (!sa_rule_reads_default(r, d))
+            continue;
+        if (!any) {
+            const char *v = svc->assumed_version ? svc->assumed_version : svc->version;
+            printf("\ndefaults:    when the file does not set a key");
+            if (v)
+                printf(" (%s %s assumed; --assume-version %s=VERSION to change)", svc->title, v,
+                       svc->name);
+            putchar('\n');
+            any = 1;
+        }
+        fputs("  ", stdout);
+        sa_fput_escaped(stdout, d->key, strlen(d->key));
+        fputs(" = ", stdout);
+        if (d->same_as) {
+            fputs("the value of ", stdout);
+            sa_fput_escaped(stdout, d->same_as, strlen(d->same_as));
+        } else if (d->value && d->value->type == SA_MAP) {
+            fputs(d->value->count ? "{...}" : "{}", stdout);
+        } else if (d->value && d->value->type == SA_LIST) {
+            fputs(d->value->count ? "[...]" : "[]", stdout);
+        } else if (d->value && d->value->str) {
+            sa_fput_escaped(stdout, d->value->str, d->value->len);
+        }
+        /* the versions, unless the note already says them */
+        int says = d->note && ((d->since && strstr(d->note, d->since)) ||
+                               (d->until && strstr(d->note, d->until)));
+        if ((d->since || d->until) && !says) {
+            printf(" (%s %s ", svc->title, d->since ? ">=" : "<=");
+            const char *v = d->since ? d->since : d->until;
+            sa_fput_escaped(stdout, v, strlen(v));
+            if (d->since && d->until) {
+                printf(", <= ");
+                sa_fput_escaped(stdout, d->until, strlen(d->until));
+            }
+            putchar(')');
+        }
+        if (d->note) {
+            fputs(": ", stdout);
+            sa_fput_escaped(stdout, d->note, strlen(d->note));
+        }
+        putchar('\n');
+    }
+}
+
 static int cmd_rules(int argc, char **argv)
 {
     cli c = {.format = "text", .lim = sa_limits_default};
@@ -445,6 +497,7 @@ static int cmd_rules(int argc, char **argv)
     if (r->at)
         print_field("points at:", r->at);
     print_field("defined in:", r->origin);
+    print_defaults(r);
     printf("\nwhy it matters:\n  ");
     sa_fput_escaped(stdout, r->rationale, strlen(r->rationale));
     printf("\n\nhow to fix:\n  ");

@@ -810,3 +810,35 @@ int sa_ruleset_assume_version(sa_ruleset *rs, const char *spec, sa_rule_error *e
     svc->assumed_version = v;
     return 0;
 }
+
+static int path_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+/* word occurs in text, not as part of a longer path */
+static int has_word(const char *text, const char *word, size_t wl)
+{
+    if (text == NULL || wl == 0)
+        return 0;
+    for (const char *p = text; (p = strstr(p, word)) != NULL; p++)
+        if ((p == text || !path_char(p[-1])) && !path_char(p[wl]))
+            return 1;
+    return 0;
+}
+
+int sa_rule_reads_default(const sa_rule *rule, const sa_default *d)
+{
+    const char *star = strstr(d->key, ".*.");
+    if (star) {
+        size_t pl = (size_t)(star - d->key);
+        const char *name = star + 3;
+        return rule->for_each && strlen(rule->for_each) == pl &&
+               strncmp(rule->for_each, d->key, pl) == 0 &&
+               has_word(rule->when_src, name, strlen(name));
+    }
+    size_t kl = strlen(d->key);
+    return has_word(rule->when_src, d->key, kl) || has_word(rule->for_each, d->key, kl) ||
+           has_word(rule->at, d->key, kl);
+}
