@@ -123,8 +123,6 @@ int sa_baseline_apply(sa_result *res, sa_baseline *b, const sa_ruleset *rs)
         qsort(b->v, b->n, sizeof(*b->v), cmp_entry);
     for (size_t i = 0; i < res->n_findings; i++) {
         sa_finding *f = &res->findings[i];
-        if (f->suppressed)
-            continue;
         f->baseline = SA_BASE_NEW;
         /* the first unmatched entry with this fingerprint */
         size_t lo = 0, hi = b->n;

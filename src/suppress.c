@@ -528,15 +528,16 @@ static int cmp_comment(const void *a, const void *b)
     return x->col < y->col ? -1 : x->col > y->col;
 }
 
-/* Does the comment list "ID1,ID2" name id? */
-static int names_rule(const char *rules, const char *id)
+/* Does the comment list "ID1,ID2" name id? Its 1-based place in the list, or 0. */
+static unsigned names_rule(const char *rules, const char *id)
 {
     size_t n = strlen(id);
-    for (const char *p = rules; *p;) {
+    unsigned idx = 1;
+    for (const char *p = rules; *p; idx++) {
         const char *e = strchr(p, ',');
         size_t k = e ? (size_t)(e - p) : strlen(p);
         if (k == n && memcmp(p, id, n) == 0)
-            return 1;
+            return idx;
         if (e == NULL)
             break;
         p = e + 1;
@@ -574,10 +575,11 @@ static int try_comments(sa_result *res, sa_finding *f, unsigned line, int need_a
         sa_ignore_comment *c = &res->comments[i];
         if (c->line != line || strcmp(c->file, f->file) != 0)
             break;
-        if ((need_alone && !c->alone) || c->reason[0] == '\0' ||
-            !names_rule(c->rules, f->rule->id))
+        unsigned idx = c->reason[0] ? names_rule(c->rules, f->rule->id) : 0;
+        if ((need_alone && !c->alone) || idx == 0)
             continue;
-        c->used = 1;
+        /* one bit per rule id named (ids past the 31st count as used) */
+        c->used |= idx < 32 ? 1u << idx : 1u;
         return set_supp(f, SA_SUPP_INSOURCE, c->reason, c->file, c->line) < 0 ? -1 : 1;
     }
     return 0;
@@ -652,13 +654,29 @@ int sa_suppress_apply(sa_result *res, const sa_suppress_opts *o)
         }
         for (size_t i = 0; i < res->n_comments; i++) {
             const sa_ignore_comment *c = &res->comments[i];
-            if (c->used || c->reason[0] == '\0')
+            if (c->reason[0] == '\0')
                 continue;
-            snprintf(msg, sizeof(msg),
-                     "unused suppression: secaudit:ignore %.300s matches no finding on this "
-                     "line or the next",
-                     c->rules[0] ? c->rules : "(no rule id)");
-            if (sa_result_add_notice_at(res, c->file, c->line, msg) < 0)
+            /* each rule id the comment names that suppressed nothing */
+            unsigned idx = 1;
+            for (const char *p = c->rules;; idx++) {
+                const char *e = strchr(p, ',');
+                int len = (int)(e ? (size_t)(e - p) : strlen(p));
+                if (len > 0 && idx < 32 && !(c->used & (1u << idx)) && !(c->used & 1u)) {
+                    snprintf(msg, sizeof(msg),
+                             "unused suppression: secaudit:ignore %.*s matches no finding it "
+                             "covers",
+                             len > 300 ? 300 : len, p);
+                    if (sa_result_add_notice_at(res, c->file, c->line, msg) < 0)
+                        return -1;
+                }
+                if (e == NULL)
+                    break;
+                p = e + 1;
+            }
+            if (c->rules[0] == '\0' &&
+                sa_result_add_notice_at(res, c->file, c->line,
+                                        "secaudit:ignore names no rule id; it suppresses "
+                                        "nothing") < 0)
                 return -1;
         }
     }

@@ -57,7 +57,7 @@ typedef struct sa_ignore_comment {
     char *rules;            /* "ID1,ID2" as written ("" when none) */
     char *reason;           /* "" when none */
     size_t seq;
-    int used;
+    unsigned used;          /* bit i: the i-th rule id named suppressed a finding */
 } sa_ignore_comment;
 
 /* A baseline entry no finding of this scan matches (baseline.c). */

@@ -65,12 +65,13 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
         const sa_finding *f = &res->findings[i];
         if (f->rule->severity < o->min_severity)
             continue;
-        if (f->suppressed)
+        if (f->suppressed) {
             n_suppressed++;
-        else
+        } else {
             counts[f->rule->severity]++;
-        n_new += f->baseline == SA_BASE_NEW;
-        n_unchanged += f->baseline == SA_BASE_UNCHANGED;
+            n_new += f->baseline == SA_BASE_NEW;
+            n_unchanged += f->baseline == SA_BASE_UNCHANGED;
+        }
         json_t *j = json_object();
         if (j == NULL) {
             bad = 1;
