@@ -26,7 +26,7 @@
 static const char MARKER[] = "secaudit:ignore";
 #define MARKER_LEN (sizeof(MARKER) - 1)
 
-/* ---- the comment table -------------------------------------------------------------------- */
+/* ---- the comment table ----------------------------------------------------------------- */
 typedef enum cm_kind {
     CM_HASH,    /* line comments opened by one character (#, ;, !) */
     CM_CSTYLE,  /* // and block comments outside "strings" (Orthanc's JSON) */
@@ -275,7 +275,7 @@ int sa_suppress_collect(sa_result *res, const char *format, const char *file, co
     return lx.oom ? -1 : 0;
 }
 
-/* ---- dates -------------------------------------------------------------------------------- */
+/* ---- dates ----------------------------------------------------------------------------- */
 int sa_date_valid(const char *s, size_t len)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -311,7 +311,7 @@ int sa_today(char out[11], char *err, size_t errcap)
     return 0;
 }
 
-/* ---- ignore files ------------------------------------------------------------------------- */
+/* ---- ignore files ---------------------------------------------------------------------- */
 void sa_ignore_free(sa_ignore_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -492,7 +492,7 @@ done:
     return rc;
 }
 
-/* ---- applying ----------------------------------------------------------------------------- */
+/* ---- applying -------------------------------------------------------------------------- */
 static sa_service ignore_service = {
     .name = "secaudit",
     .title = "secaudit",

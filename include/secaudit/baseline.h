@@ -36,9 +36,9 @@ int sa_baseline_load(sa_baseline *b, const char *path, const sa_limits *lim, cha
                      size_t errcap);
 void sa_baseline_free(sa_baseline *b);
 
-/* Mark every finding of res (suppressed ones too, for SARIF's sake) new or unchanged (each baseline entry matches one
- * finding with its fingerprint), and copy the entries nothing matched into res->absent
- * (rules looked up in rs). 0, or -1 when out of memory. */
+/* Mark every finding of res (suppressed ones too, for SARIF's sake) new or unchanged (each
+ * baseline entry matches one finding with its fingerprint), and copy the entries nothing
+ * matched into res->absent (rules looked up in rs). 0, or -1 when out of memory. */
 int sa_baseline_apply(sa_result *res, sa_baseline *b, const sa_ruleset *rs);
 
 /* Write the baseline of res (every unsuppressed finding, at any severity) to out. 0 or -1. */
