@@ -260,6 +260,13 @@ class Inline(Base):
                           ("pg_hba.conf", 2, "unused suppression: secaudit:ignore OTHER-RULE "
                                              "matches no finding it covers")])
 
+    def test_no_reason_rule_is_documented(self):
+        p = run("rules", "show", "SECAUDIT-IGNORE-NO-REASON")
+        self.assertEqual(p.returncode, 0)
+        out = p.stdout.decode()
+        self.assertIn("severity:    low", out)
+        self.assertIn("how to fix:", out)
+
     def test_text_omits_and_counts(self):
         root = self.tree()
         p = run("scan", root)

@@ -574,6 +574,8 @@ static int cmd_rules(int argc, char **argv)
         goto done;
     }
     const sa_rule *r = sa_ruleset_find_rule(rs, argv[optind]);
+    if (r == NULL && strcmp(argv[optind], sa_rule_ignore_no_reason.id) == 0)
+        r = &sa_rule_ignore_no_reason;  /* built in, outside the rule files */
     if (r == NULL) {
         usage_error("no rule with id '%s' (see 'secaudit rules list')", argv[optind]);
         goto done;
@@ -584,6 +586,8 @@ static int cmd_rules(int argc, char **argv)
     print_field("severity:", sa_severity_name(r->severity));
     print_field("service:", svc->title);
     printf("%-13s", "files:");
+    if (svc->n_files == 0)
+        fputs("(secaudit:ignore comments in any file)\n", stdout);
     for (size_t i = 0; i < svc->n_files; i++) {
         sa_fput_escaped(stdout, svc->files[i].glob, strlen(svc->files[i].glob));
         if (svc->files[i].sniff_set)
