@@ -213,7 +213,7 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const
     }
     sc->res->files_parsed++;
     if (sa_suppress_collect(sc->res, format, f->path, f->rel, f->seq, f->buf.data,
-                            f->buf.len) < 0) {
+                            f->buf.len, &sc->opts->lim) < 0) {
         sc->oom = 1;
         return -1;
     }

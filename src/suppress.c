@@ -63,9 +63,28 @@ typedef struct lexer {
     size_t seq;
     const char *text;
     size_t len;
-    sa_linemap lines;
+    size_t at, line, col;   /* position of byte `at`; markers come in increasing order, so
+                               positions are counted forward once: O(n) for the file */
+    size_t n, max;          /* comments recorded, and the ceiling */
     int oom;
 } lexer;
+
+/* Line and column of byte off (>= the previous call's), counted as sa_linemap_pos does:
+ * code points, a byte order mark not a column. */
+static void pos_at(lexer *lx, size_t off, unsigned *line, unsigned *col)
+{
+    for (; lx->at < off; lx->at++) {
+        unsigned char c = (unsigned char)lx->text[lx->at];
+        if (c == '\n') {
+            lx->line++;
+            lx->col = 1;
+        } else if ((c & 0xC0) != 0x80) {
+            lx->col++;
+        }
+    }
+    *line = (unsigned)lx->line;
+    *col = (unsigned)lx->col;
+}
 
 static int is_blank(char c)
 {
@@ -89,9 +108,9 @@ static void comment(lexer *lx, size_t st, size_t end, int alone)
         if (p < end && !is_blank(t[p]) && t[p] != '\n')
             continue;  /* secaudit:ignored, secaudit:ignore-foo: not a marker */
         /* a marker inside a multi-line comment is "alone" unless text precedes it on its
-         * line */
+         * line (the walk back stops at the comment's start: linear over the file) */
         size_t ls = i;
-        while (ls > 0 && t[ls - 1] != '\n')
+        while (ls > st && t[ls - 1] != '\n')
             ls--;
         int own_line = alone;
         if (ls > st) {
@@ -115,6 +134,17 @@ static void comment(lexer *lx, size_t st, size_t end, int alone)
         while (we > ws && is_blank(t[we - 1]))
             we--;
         sa_result *r = lx->res;
+        if (lx->n == lx->max) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "more than %zu secaudit:ignore comments; the rest are "
+                     "not read", lx->max);
+            lx->n++;
+            if (sa_result_add_notice(r, lx->file, msg) < 0)
+                lx->oom = 1;
+            return;
+        }
+        if (lx->n > lx->max)
+            return;
         if (r->n_comments == r->cap_comments) {
             size_t nc = r->cap_comments ? r->cap_comments * 2 : 16;
             sa_ignore_comment *v = sa_realloc(r->comments, nc * sizeof(*v));
@@ -127,7 +157,7 @@ static void comment(lexer *lx, size_t st, size_t end, int alone)
         }
         sa_ignore_comment *c = &r->comments[r->n_comments];
         memset(c, 0, sizeof(*c));
-        sa_linemap_pos(&lx->lines, i, &c->line, &c->col);
+        pos_at(lx, i, &c->line, &c->col);
         c->alone = own_line;
         c->seq = lx->seq;
         c->file = sa_strdup(lx->file);
@@ -143,6 +173,7 @@ static void comment(lexer *lx, size_t st, size_t end, int alone)
             return;
         }
         r->n_comments++;
+        lx->n++;
         i = lend > i ? lend - 1 : i;
     }
 }
@@ -254,7 +285,7 @@ static void lex_xml(lexer *lx)
 }
 
 int sa_suppress_collect(sa_result *res, const char *format, const char *file, const char *rel,
-                        size_t seq, const char *text, size_t len)
+                        size_t seq, const char *text, size_t len, const sa_limits *lim)
 {
     const comment_syntax *sx = NULL;
     for (size_t i = 0; i < sizeof(syntaxes) / sizeof(syntaxes[0]); i++)
@@ -262,16 +293,16 @@ int sa_suppress_collect(sa_result *res, const char *format, const char *file, co
             sx = &syntaxes[i];
     if (sx == NULL || text == NULL || find(text, 0, len, MARKER) == NULL)
         return 0;
-    lexer lx = {.res = res, .file = file, .rel = rel, .seq = seq, .text = text, .len = len};
-    if (sa_linemap_init(&lx.lines, text, len) < 0)
-        return -1;
+    lexer lx = {.res = res, .file = file, .rel = rel, .seq = seq, .text = text, .len = len,
+                .line = 1, .col = 1, .max = lim->max_ignore_comments};
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        lx.at = 3;  /* a byte order mark is not a column */
     if (sx->kind == CM_HASH)
         lex_hash(&lx, sx);
     else if (sx->kind == CM_CSTYLE)
         lex_cstyle(&lx);
     else
         lex_xml(&lx);
-    sa_linemap_free(&lx.lines);
     return lx.oom ? -1 : 0;
 }
 

@@ -20,9 +20,10 @@
 #define SA_IGNORE_FILE_NAME ".secaudit-ignore.yml"
 
 /* Record the secaudit:ignore comments of a parsed file (format as in sa_parse_format) in
- * res. A format without a row in the comment table has none. 0, or -1 when out of memory. */
+ * res, at most lim->max_ignore_comments (past it, a notice). A format without a row in the
+ * comment table has none. Linear in len. 0, or -1 when out of memory. */
 int sa_suppress_collect(sa_result *res, const char *format, const char *file, const char *rel,
-                        size_t seq, const char *text, size_t len);
+                        size_t seq, const char *text, size_t len, const sa_limits *lim);
 
 typedef struct sa_ignore_entry {
     char *rule, *path, *fingerprint, *reason;  /* fingerprint may be NULL */

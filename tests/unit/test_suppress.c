@@ -30,7 +30,7 @@ static void check(const char *format, const char *text, const expect *w, size_t 
 {
     sa_result res;
     memset(&res, 0, sizeof(res));
-    assert_int_equal(sa_suppress_collect(&res, format, "f", "f", 1, text, strlen(text)), 0);
+    assert_int_equal(sa_suppress_collect(&res, format, "f", "f", 1, text, strlen(text), &sa_limits_default), 0);
     if (res.n_comments != n)
         fail_msg("%s: %zu comments, expected %zu", format, res.n_comments, n);
     for (size_t i = 0; i < n; i++) {
@@ -80,6 +80,32 @@ static void test_syntaxes(void **state)
     /* not markers */
     check("yaml", "# secaudit:ignored A r\n# secaudit:ignore-all\n", NULL, 0);
     check("no-such-format", "# secaudit:ignore A r\n", NULL, 0);
+}
+
+/* Many comments on one long line: the ceiling holds, and positions stay exact past it. */
+static void test_ceiling(void **state)
+{
+    (void)state;
+    static const char one[] = "/* secaudit:ignore A r */ ";
+    size_t n = 20000, k = sizeof(one) - 1;
+    char *text = malloc(n * k + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        memcpy(text + i * k, one, k);
+    text[n * k] = '\0';
+    sa_result res;
+    memset(&res, 0, sizeof(res));
+    sa_limits lim = sa_limits_default;
+    assert_int_equal(sa_suppress_collect(&res, "json", "f", "f", 1, text, n * k, &lim), 0);
+    assert_int_equal(res.n_comments, 10000);
+    assert_int_equal(res.comments[9999].line, 1);
+    assert_int_equal(res.comments[9999].col, 9999 * k + 4);
+    assert_int_equal(res.comments[1].alone, 0);
+    assert_int_equal(res.n_notices, 1);
+    assert_string_equal(res.notices[0].message,
+                        "more than 10000 secaudit:ignore comments; the rest are not read");
+    sa_result_free(&res);
+    free(text);
 }
 
 static sa_service svc = {.name = "s", .title = "S", .format = "json"};
@@ -137,7 +163,7 @@ static int build(sa_result *res, sa_ignore_list *ign)
         add_finding(res, &rule_a, 5, "c") < 0 || add_finding(res, &rule_b, 5, "c") < 0)
         return -1;
     if (sa_suppress_collect(res, "json", "root/f.json", "f.json", 1, FILE_TEXT,
-                            sizeof(FILE_TEXT) - 1) < 0)
+                            sizeof(FILE_TEXT) - 1, &sa_limits_default) < 0)
         return -1;
     sa_suppress_opts o = {.inline_ignores = 1, .ignores = ign, .today = "2030-06-01"};
     return sa_suppress_apply(res, &o);
@@ -386,7 +412,8 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_syntaxes),         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_syntaxes),         cmocka_unit_test(test_ceiling),
+        cmocka_unit_test(test_apply),
         cmocka_unit_test(test_ignore_file),      cmocka_unit_test(test_profile),
         cmocka_unit_test(test_baseline_and_writers), cmocka_unit_test(test_alloc_failures),
     };
