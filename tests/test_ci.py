@@ -149,6 +149,16 @@ class Sarif(Base):
         self.assertEqual(run0["columnKind"], "unicodeCodePoints")
         self.assertEqual(run0["invocations"][0]["executionSuccessful"], True)
 
+    def test_overlapping_roots(self):
+        _p, doc = self.sarif("fixtures/demo", "fixtures/demo/etc/mongod.conf", cwd=SRC)
+        run0 = doc["runs"][0]
+        self.assertEqual(run0["originalUriBaseIds"]["ROOT1"]["uri"],
+                         "file://" + os.path.join(SRC, "fixtures/demo/etc") + "/")
+        locs = {json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"],
+                           sort_keys=True)
+                for r in run0["results"] if r["ruleId"].startswith("MONGODB")}
+        self.assertEqual(locs, {'{"uri": "mongod.conf", "uriBaseId": "ROOT1"}'})
+
     def test_errors_suppressions_notifications(self):
         root = self.tree()
         _p, doc = self.sarif(root)
@@ -281,6 +291,15 @@ class Inline(Base):
         self.assertEqual(self.findings(rep, "SECAUDIT-IGNORE-NO-REASON"), [])
         self.assertFalse(any("suppression" in n["message"] for n in rep["notices"]))
 
+    def test_properties_comment_line(self):
+        write(os.path.join(self.tmp, "etc/glacier2/router.cfg"),
+              "Glacier2.Client.Endpoints=ssl -p 4064\n"
+              "! secaudit:ignore ICE-SSL-ANON-CIPHERS legacy clients until 2027\n"
+              "IceSSL.Ciphers=ADH\n")
+        _p, rep = scan_json(self.tmp)
+        f = self.findings(rep, "ICE-SSL-ANON-CIPHERS")[0]
+        self.assertEqual((f["line"], f["suppression"]["reason"]), (3, "legacy clients until 2027"))
+
     def test_marker_in_a_string_is_not_a_comment(self):
         write(os.path.join(self.tmp, "orthanc.json"),
               '{\n  "Name": "// secaudit:ignore ORTHANC-HTTPS-NO-VERIFY no",\n'
@@ -328,6 +347,18 @@ class IgnoreFile(Base):
         _p, rep = scan_json("--ignore", ign, root, env=env)
         self.assertEqual(self.findings(rep, "ORTHANC-HTTP-NO-TLS")[0]["suppression"]["reason"],
                          "accepted by the security team")
+
+    def test_root_file_applies_to_its_root_only(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        for d in (a, b):
+            write(os.path.join(d, "orthanc.json"), '{ "HttpsVerifyPeers": false }\n')
+        write(os.path.join(a, ".secaudit-ignore.yml"),
+              "ignore:\n  - rule: ORTHANC-HTTPS-NO-VERIFY\n    path: orthanc.json\n"
+              "    reason: only in a\n")
+        _p, rep = scan_json(a, b)
+        got = [(f["file"], "suppression" in f)
+               for f in self.findings(rep, "ORTHANC-HTTPS-NO-VERIFY")]
+        self.assertEqual(got, [(a + "/orthanc.json", True), (b + "/orthanc.json", False)])
 
     def test_strict(self):
         ign = os.path.join(self.tmp, "ign.yml")
@@ -387,8 +418,20 @@ class Baseline(Base):
         self.assertEqual(p.returncode, 0)
         self.assertEqual([(a["rule_id"], a["path"], a["line"]) for a in rep["baseline"]["absent"]],
                          [("PG-HBA-TRUST-LOOPBACK", "etc/postgresql/pg_hba.conf", 3)])
+        # an entry of a rule that no longer exists is absent too, with level none
+        with open(base, encoding="utf-8") as f:
+            b = json.load(f)
+        b["findings"].append({"fingerprint": "0123456789abcdef", "rule_id": "GONE-RULE",
+                              "path": "etc/gone.conf", "line": 4})
+        with open(base, "w", encoding="utf-8") as f:
+            json.dump(b, f)
         p = run("scan", "--format", "sarif", "--baseline", base, root)
-        res = json.loads(p.stdout)["runs"][0]["results"]
+        doc = json.loads(p.stdout)
+        self.assertEqual(validate(Sarif.SCHEMA, doc), [])
+        res = doc["runs"][0]["results"]
+        gone = [r for r in res if r["ruleId"] == "GONE-RULE"][0]
+        self.assertEqual((gone["level"], gone["baselineState"]), ("none", "absent"))
+        self.assertNotIn("ruleIndex", gone)
         states = {r["baselineState"] for r in res if "suppressions" not in r}
         self.assertEqual(states, {"unchanged", "absent"})
         # suppressed findings are never in a baseline (an expired suppression must bite)

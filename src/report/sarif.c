@@ -308,14 +308,13 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o)
         const sa_rule *key = f->rule, **hit = bsearch(&key, rules, nr, sizeof(*rules),
                                                      cmp_rule);
         json_t *r = json_object(), *locs = json_array();
-        size_t ri = 0;
-        const char *rel;
-        long rix = sa_result_locate(res, f->file, &ri, &rel) == 0 ? (long)ri : -1;
         put(r, "ruleId", jstr(f->rule->id), &bad);
         put(r, "ruleIndex", json_integer(hit ? (json_int_t)(hit - rules) : 0), &bad);
         put(r, "level", json_string(level(f->rule->severity)), &bad);
         put(r, "message", text_obj(jstr(f->message)), &bad);
-        push(locs, location(res, f->file, f->rel, rix, f->line, f->col), &bad);
+        /* the root and path come from the display path: with overlapping roots (a directory
+         * and a file in it) the finding kept may have been reached through either */
+        push(locs, location(res, f->file, NULL, -1, f->line, f->col), &bad);
         put(r, "locations", locs, &bad);
         put(r, "partialFingerprints", fingerprints(f->fingerprint), &bad);
         if (f->baseline)
