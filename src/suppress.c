@@ -423,6 +423,8 @@ static int load_entry(loader *ld, const sa_node *m, sa_ignore_entry *e)
     if (missing)
         return fail(ld, m->off, 0, "the entry has no '%s' (rule, path and reason are required)",
                     missing);
+    while (e->path[0] == '.' && e->path[1] == '/')  /* "./etc/x" is "etc/x" */
+        memmove(e->path, e->path + 2, strlen(e->path + 2) + 1);
     if (e->fingerprint) {
         size_t n = strlen(e->fingerprint);
         if (n != 16 || strspn(e->fingerprint, "0123456789abcdef") != 16)

@@ -323,7 +323,7 @@ class IgnoreFile(Base):
         root = self.tree()
         write(os.path.join(root, ".secaudit-ignore.yml"),
               "ignore:\n"
-              "  - rule: PG-HBA-TRUST-LOOPBACK\n    path: etc/postgresql/*\n"
+              "  - rule: PG-HBA-TRUST-LOOPBACK\n    path: ./etc/postgresql/*\n"
               "    reason: local test cluster\n    expires: 2030-01-31\n"
               "  - rule: ORTHANC-HTTP-NO-TLS\n    path: '*'\n    reason: old entry\n"
               "    expires: 2020-01-01\n")
