@@ -23,20 +23,18 @@ static json_t *jstr(const char *s)
     return j;
 }
 
+/* json_object_set_new and json_array_append_new take val in every case (a NULL container
+ * included: they release val), so a failure leaks nothing and frees nothing twice. */
 static void put(json_t *obj, const char *key, json_t *val, int *bad)
 {
-    if (obj == NULL || val == NULL || json_object_set_new(obj, key, val) < 0) {
-        json_decref(val);
+    if (val == NULL || json_object_set_new(obj, key, val) < 0)
         *bad = 1;
-    }
 }
 
 static void push(json_t *arr, json_t *val, int *bad)
 {
-    if (arr == NULL || val == NULL || json_array_append_new(arr, val) < 0) {
-        json_decref(val);
+    if (val == NULL || json_array_append_new(arr, val) < 0)
         *bad = 1;
-    }
 }
 
 const char *sa_sarif_security_severity(sa_severity s)
