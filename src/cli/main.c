@@ -186,7 +186,8 @@ static int parse_options(int argc, char **argv, cli *c)
         }
         case OPT_PROFILE:  /* read before the other options (cmd_scan) */
             if (cur_profile || c->profile == NULL || strcmp(c->profile, optarg) != 0) {
-                usage_error("--profile FILE: write the option in full, and only once%s", "");
+                usage_error("--profile FILE: only 'scan' reads a profile, given once, with the "
+                            "option written in full%s", "");
                 return -1;
             }
             break;
