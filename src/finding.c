@@ -19,6 +19,8 @@ static void free_finding(sa_finding *f)
     sa_free(f->message);
     sa_free(f->evidence);
     sa_free(f->default_note);
+    sa_free(f->suppress_reason);
+    sa_free(f->suppress_origin);
 }
 
 void sa_result_free(sa_result *r)
@@ -40,6 +42,18 @@ void sa_result_free(sa_result *r)
     for (size_t i = 0; i < r->n_roots; i++)
         sa_free(r->roots[i]);
     sa_free(r->roots);
+    for (size_t i = 0; i < r->n_comments; i++) {
+        sa_free(r->comments[i].file);
+        sa_free(r->comments[i].rel);
+        sa_free(r->comments[i].rules);
+        sa_free(r->comments[i].reason);
+    }
+    sa_free(r->comments);
+    for (size_t i = 0; i < r->n_absent; i++) {
+        sa_free(r->absent[i].rule_id);
+        sa_free(r->absent[i].path);
+    }
+    sa_free(r->absent);
     memset(r, 0, sizeof(*r));
 }
 
@@ -84,11 +98,24 @@ int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned 
 
 int sa_result_add_notice(sa_result *r, const char *path, const char *message)
 {
+    return sa_result_add_notice_at(r, path, 0, message);
+}
+
+int sa_finding_counts(const sa_finding *f, sa_severity fail_on, sa_severity min)
+{
+    sa_severity s = f->rule->severity;
+    return fail_on != SA_SEV_NONE && s >= fail_on && s >= min &&
+           f->suppressed == SA_SUPP_NONE && f->baseline != SA_BASE_UNCHANGED;
+}
+
+int sa_result_add_notice_at(sa_result *r, const char *path, unsigned line, const char *message)
+{
     if (grow((void **)&r->notices, &r->cap_notices, r->n_notices, sizeof(sa_notice)) < 0)
         return -1;
     sa_notice *n = &r->notices[r->n_notices];
     n->path = sa_strdup(path);
     n->message = sa_strdup(message);
+    n->line = line;
     if (n->path == NULL || n->message == NULL) {
         sa_free(n->path);
         sa_free(n->message);
@@ -206,6 +233,34 @@ int sa_result_sort(sa_result *r)
     if (r->n_errors > 1)
         qsort(r->errors, r->n_errors, sizeof(sa_error), cmp_error);
     return 0;
+}
+
+int sa_result_locate(const sa_result *r, const char *file, size_t *root, const char **rel)
+{
+    size_t best_len = 0;
+    int found = 0;
+    for (size_t i = 0; i < r->n_roots; i++) {
+        const char *rt = r->roots[i];
+        size_t n = strlen(rt);
+        while (n > 1 && rt[n - 1] == '/')
+            n--;
+        const char *rest = NULL;
+        if (strlen(file) == n && strncmp(file, rt, n) == 0) {
+            const char *b = strrchr(file, '/');
+            rest = b && b[1] ? b + 1 : file;
+        } else if (strncmp(file, rt, n) == 0 && (file[n] == '/' || (n == 1 && rt[0] == '/'))) {
+            rest = file + n;
+            while (*rest == '/')
+                rest++;
+        }
+        if (rest && (!found || n > best_len)) {
+            found = 1;
+            best_len = n;
+            *root = i;
+            *rel = rest;
+        }
+    }
+    return found ? 0 : -1;
 }
 
 void sa_result_counts(const sa_result *r, size_t counts[5])

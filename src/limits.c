@@ -10,4 +10,5 @@ const sa_limits sa_limits_default = {
     .max_dir_depth = 128,
     .max_rule_bytes = 1024 * 1024,
     .max_regex = 1024,
+    .max_ignore_comments = 10000,
 };

@@ -16,6 +16,7 @@
 #include "rules/engine.h"
 #include "secaudit/alloc.h"
 #include "secaudit/parse.h"
+#include "secaudit/suppress.h"
 #include "secaudit/view.h"
 
 enum { SNIFF_BYTES = 4096 };
@@ -209,6 +210,11 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const
         char prefix[64];
         snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", format);
         return report_perr(sc, f, svc, &perr, prefix) < 0 ? -1 : 0;
+    }
+    if (sa_suppress_collect(sc->res, format, f->path, f->rel, f->seq, f->buf.data,
+                            f->buf.len, &sc->opts->lim) < 0) {
+        sc->oom = 1;
+        return -1;
     }
     return 1;
 }

@@ -106,7 +106,8 @@ class Demo(unittest.TestCase):
         self.assertEqual(rep["scanned"], {"roots": ["fixtures/demo"], "files_seen": 8,
                                           "files_parsed": 4})
         self.assertEqual(rep["summary"], {"critical": 3, "high": 5, "medium": 12, "low": 6,
-                                          "info": 0, "total": 26, "errors": 0})
+                                          "info": 0, "total": 26, "errors": 0,
+                                          "suppressed": 0})
 
     def test_json_shape(self):
         _p, rep = scan_json(self.demo)

@@ -9,6 +9,12 @@
 
 #include "secaudit/rules.h"
 
+/* How a finding is suppressed (suppress.h): not, by a secaudit:ignore comment in the file,
+ * or by an entry of an ignore file. */
+typedef enum sa_supp_kind { SA_SUPP_NONE, SA_SUPP_INSOURCE, SA_SUPP_EXTERNAL } sa_supp_kind;
+/* Its state against a baseline (baseline.h): no baseline given, new, or in the baseline. */
+typedef enum sa_base_state { SA_BASE_NONE, SA_BASE_NEW, SA_BASE_UNCHANGED } sa_base_state;
+
 typedef struct sa_finding {
     const sa_rule *rule;
     char *file;            /* display path (the root as given joined with the relative path) */
@@ -21,6 +27,10 @@ typedef struct sa_finding {
     char *default_note;    /* the default's note when source_default, else NULL */
     char fingerprint[17];  /* 16 hex digits: rule + rel + key + redacted value */
     size_t seq;            /* order of the file in the walk */
+    sa_supp_kind suppressed;
+    char *suppress_reason; /* the suppression's reason when suppressed, else NULL */
+    char *suppress_origin; /* "file:line" of the comment or ignore-file entry, else NULL */
+    sa_base_state baseline;
 } sa_finding;
 
 typedef struct sa_error {
@@ -31,10 +41,33 @@ typedef struct sa_error {
     size_t seq;
 } sa_error;
 
-typedef struct sa_notice {  /* something not assessed that no service claimed */
+typedef struct sa_notice {  /* something not assessed that no service claimed, or a note
+                               about a suppression (unused, expired) */
     char *path;
     char *message;
+    unsigned line;          /* 0: no position */
 } sa_notice;
+
+/* A secaudit:ignore comment met in a parsed file (suppress.c). */
+typedef struct sa_ignore_comment {
+    char *file;             /* display path, as findings have it */
+    char *rel;
+    unsigned line, col;     /* of the marker */
+    int alone;              /* the comment is the only thing on its line: it covers the next */
+    char *rules;            /* "ID1,ID2" as written ("" when none) */
+    char *reason;           /* "" when none */
+    size_t seq;
+    unsigned used;          /* bit i: the i-th rule id named suppressed a finding */
+} sa_ignore_comment;
+
+/* A baseline entry no finding of this scan matches (baseline.c). */
+typedef struct sa_absent {
+    char fingerprint[17];
+    char *rule_id;
+    char *path;             /* relative to its root */
+    unsigned line;
+    const sa_rule *rule;    /* the rule when the ruleset still has it, else NULL */
+} sa_absent;
 
 typedef struct sa_result {
     sa_finding *findings;
@@ -47,6 +80,11 @@ typedef struct sa_result {
     size_t n_roots;
     size_t files_seen;     /* regular files the walk met */
     size_t files_parsed;   /* claimed files parsed and evaluated */
+    sa_ignore_comment *comments;  /* secaudit:ignore comments of the parsed files */
+    size_t n_comments, cap_comments;
+    int has_baseline;      /* a baseline was applied */
+    sa_absent *absent;     /* its entries no finding matched */
+    size_t n_absent;
 } sa_result;
 
 void sa_result_free(sa_result *r);
@@ -57,6 +95,16 @@ int sa_result_add_notice(sa_result *r, const char *path, const char *message);
 /* Sort findings by (seq, line, col, rule id, key) and errors by (seq, line): the order of
  * every report. */
 int sa_result_sort(sa_result *r);  /* 0, or -1 when out of memory */
+
+/* Does f count toward exit code 1: shown (>= min), at or above fail_on, not suppressed and
+ * not unchanged since the baseline. */
+int sa_finding_counts(const sa_finding *f, sa_severity fail_on, sa_severity min);
+/* A notice with a line (0: none). */
+int sa_result_add_notice_at(sa_result *r, const char *path, unsigned line, const char *msg);
+
+/* Which scan root holds the display path file: *root gets its index and *rel the path below
+ * it (a file root: its base name). 0, or -1 when no root holds it. */
+int sa_result_locate(const sa_result *r, const char *file, size_t *root, const char **rel);
 
 /* Counts of findings per severity (index sa_severity). */
 void sa_result_counts(const sa_result *r, size_t counts[5]);

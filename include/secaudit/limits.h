@@ -14,10 +14,12 @@ typedef struct sa_limits {
     unsigned max_dir_depth;  /* directory levels below a scan root */
     size_t max_rule_bytes;   /* bytes in one rule file */
     size_t max_regex;        /* bytes in one regular expression of a rule file */
+    size_t max_ignore_comments;  /* secaudit:ignore comments read from one file */
 } sa_limits;
 
 /* 16 MiB, depth 256, 4,000,000 nodes, 1 MiB scalars, 100,000 alias nodes,
- * 128 directory levels, 1 MiB rule files, 1,024-byte regexes. */
+ * 128 directory levels, 1 MiB rule files, 1,024-byte regexes, 10,000 secaudit:ignore
+ * comments per file. */
 extern const sa_limits sa_limits_default;
 
 #endif

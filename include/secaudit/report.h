@@ -15,11 +15,20 @@ typedef struct sa_report_opts {
     int color;                /* ANSI colours for severities (text only) */
     int quiet;                /* text: only the findings and errors, no summary line */
     sa_severity min_severity; /* findings below are not reported */
+    sa_severity fail_on;      /* junit: findings that count toward exit 1 are failures */
 } sa_report_opts;
 
 /* 0, or -1 on a write error (errno set) or out of memory. */
 int sa_report_text(FILE *out, const sa_result *res, const sa_report_opts *o);
 int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o);
+/* SARIF 2.1.0, one run (REPORT_FORMAT.md, "SARIF"). */
+int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o);
+/* JUnit XML: a testsuite per service, a testcase per rule and file (REPORT_FORMAT.md,
+ * "JUnit"). */
+int sa_report_junit(FILE *out, const sa_result *res, const sa_report_opts *o);
+
+/* SARIF security-severity of a severity ("9.5" for critical …), NULL for info. */
+const char *sa_sarif_security_severity(sa_severity s);
 
 /* Write s[0..len) to out with control bytes, DEL, C1 controls and invalid UTF-8 as \xNN and
  * backslash as \\. */

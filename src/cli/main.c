@@ -12,10 +12,13 @@
 
 #include "rules/checks.h"
 #include "secaudit/alloc.h"
+#include "secaudit/baseline.h"
 #include "secaudit/parse.h"
+#include "secaudit/profile.h"
 #include "secaudit/report.h"
 #include "secaudit/rules.h"
 #include "secaudit/scan.h"
+#include "secaudit/suppress.h"
 #include "secaudit/view.h"
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -32,25 +35,31 @@ enum opt_id {
     OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h',
     OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
     OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
+    OPT_PROFILE, OPT_IGNORE, OPT_NO_INLINE_IGNORES, OPT_BASELINE, OPT_WRITE_BASELINE,
 };
 
 /* The option table, sorted by name. */
 static const struct option options[] = {
     {"assume-version", required_argument, NULL, OPT_ASSUME_VERSION},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
+    {"ignore", required_argument, NULL, OPT_IGNORE},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"no-inline-ignores", no_argument, NULL, OPT_NO_INLINE_IGNORES},
     {"one-file-system", no_argument, NULL, OPT_ONE_FS},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"rules", required_argument, NULL, OPT_RULES},
     {"service", required_argument, NULL, OPT_SERVICE},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"write-baseline", required_argument, NULL, OPT_WRITE_BASELINE},
     {NULL, 0, NULL, 0},
 };
 
@@ -61,7 +70,7 @@ static const char usage_text[] =
     "       secaudit --version | --help\n"
     "\n"
     "scan options:\n"
-    "  -f, --format text|json      report format (default: text)\n"
+    "  -f, --format FORMAT         report format: text (default), json, sarif, junit\n"
     "  -o, --output FILE           write the report to FILE (atomically) instead of stdout\n"
     "      --fail-on LEVEL         exit 1 when a finding is at or above LEVEL: critical, high,\n"
     "                              medium, low, info or none (default: low)\n"
@@ -76,15 +85,27 @@ static const char usage_text[] =
     "      --one-file-system       do not cross into other file systems\n"
     "      --no-color              no colours (also when NO_COLOR is set)\n"
     "  -q, --quiet                 text: findings and errors only, no notes or summary\n"
+    "      --profile FILE          read options from a YAML profile first (the command line\n"
+    "                              wins), e.g. audit/ci.yml\n"
+    "      --ignore FILE           suppress findings listed in FILE (repeatable); a root's\n"
+    "                              .secaudit-ignore.yml is read too\n"
+    "      --no-inline-ignores     disregard secaudit:ignore comments in scanned files\n"
+    "      --baseline FILE         only findings not in FILE count toward the exit code\n"
+    "      --write-baseline FILE   record the current findings as the baseline in FILE\n"
     "\n"
     "exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/rule/internal error,\n"
     "3 some claimed file could not be read or parsed (and nothing reached --fail-on)\n";
+
+/* While the options of a profile are parsed: the profile, for messages. */
+static const sa_profile *cur_profile;
 
 __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fputs("secaudit: ", stderr);
+    if (cur_profile && optind > 0 && optind - 1 < cur_profile->argc)
+        fprintf(stderr, "%s:%u: ", cur_profile->path, cur_profile->lines[optind - 1]);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs("\nTry 'secaudit --help'.\n", stderr);
@@ -103,7 +124,23 @@ typedef struct cli {
     const char *service;
     int follow, one_fs, no_color, quiet;
     sa_limits lim;
+    const char **ignores;
+    size_t n_ignores;
+    int no_inline_ignores;
+    const char *baseline, *write_baseline;
+    const char *profile;
 } cli;
+
+/* The report formats, one row each. */
+static const struct {
+    const char *name;
+    int (*write)(FILE *, const sa_result *, const sa_report_opts *);
+} formats[] = {
+    {"json", sa_report_json},
+    {"junit", sa_report_junit},
+    {"sarif", sa_report_sarif},
+    {"text", sa_report_text},
+};
 
 static int push_arg(const char ***v, size_t *n, const char *arg)
 {
@@ -135,12 +172,37 @@ static int parse_options(int argc, char **argv, cli *c)
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":f:o:qh", options, NULL)) != -1) {
         switch (ch) {
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
-                usage_error("unknown format '%s' (expected text or json)", optarg);
+        case OPT_FORMAT: {
+            size_t i = 0, n = sizeof(formats) / sizeof(formats[0]);
+            while (i < n && strcmp(formats[i].name, optarg) != 0)
+                i++;
+            if (i == n) {
+                usage_error("unknown format '%s' (expected text, json, sarif or junit)",
+                            optarg);
                 return -1;
             }
             c->format = optarg;
+            break;
+        }
+        case OPT_PROFILE:  /* read before the other options (cmd_scan) */
+            if (cur_profile || c->profile == NULL || strcmp(c->profile, optarg) != 0) {
+                usage_error("--profile FILE: only 'scan' reads a profile, given once, with the "
+                            "option written in full%s", "");
+                return -1;
+            }
+            break;
+        case OPT_IGNORE:
+            if (push_arg(&c->ignores, &c->n_ignores, optarg) < 0)
+                return -1;
+            break;
+        case OPT_NO_INLINE_IGNORES:
+            c->no_inline_ignores = 1;
+            break;
+        case OPT_BASELINE:
+            c->baseline = optarg;
+            break;
+        case OPT_WRITE_BASELINE:
+            c->write_baseline = optarg;
             break;
         case OPT_OUTPUT:
             c->output = optarg;
@@ -230,10 +292,17 @@ static sa_ruleset *load_rules(const cli *c)
     return rs;
 }
 
+/* The format name write_atomic is given for a baseline file. */
+static const char baseline_format[] = "baseline";
+
 static int write_report(FILE *f, const cli *c, const sa_result *res, const sa_report_opts *ro)
 {
-    return strcmp(c->format, "json") == 0 ? sa_report_json(f, res, ro)
-                                          : sa_report_text(f, res, ro);
+    if (c->format == baseline_format)
+        return sa_baseline_write(f, res);
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strcmp(formats[i].name, c->format) == 0)
+            return formats[i].write(f, res, ro);
+    return -1;
 }
 
 /* Write the report to path through a temporary file in the same directory and rename(2), so
@@ -296,6 +365,39 @@ static int write_atomic(const char *path, const cli *c, const sa_result *res,
     return rc;
 }
 
+/* The ignore files that apply: each directory root's .secaudit-ignore.yml and --ignore
+ * FILEs. 0, or -1 (reported). */
+static int load_ignores(const cli *c, const char *const *roots, size_t n_roots,
+                        sa_ignore_list *ign)
+{
+    char err[700];
+    for (size_t i = 0; i < n_roots; i++) {
+        struct stat st;
+        if (stat(roots[i], &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        size_t n = strlen(roots[i]) + sizeof(SA_IGNORE_FILE_NAME) + 2;
+        char *path = sa_malloc(n);
+        if (path == NULL) {
+            fprintf(stderr, "secaudit: out of memory\n");
+            return -1;
+        }
+        snprintf(path, n, "%s/%s", roots[i], SA_IGNORE_FILE_NAME);
+        int r = sa_ignore_load(ign, path, (long)i, 1, &c->lim, err, sizeof(err));
+        sa_free(path);
+        if (r < 0)
+            goto bad;
+    }
+    for (size_t i = 0; i < c->n_ignores; i++)
+        if (sa_ignore_load(ign, c->ignores[i], -1, 0, &c->lim, err, sizeof(err)) < 0)
+            goto bad;
+    return 0;
+bad:
+    fputs("secaudit: ", stderr);
+    sa_fput_escaped(stderr, err, strlen(err));
+    fputc('\n', stderr);
+    return -1;
+}
+
 static int cmd_scan(int argc, char **argv)
 {
     cli c = {.format = "text", .fail_on = SA_SEV_LOW, .min_severity = SA_SEV_INFO,
@@ -303,15 +405,45 @@ static int cmd_scan(int argc, char **argv)
     int code = EXIT_USAGE;
     sa_ruleset *rs = NULL;
     sa_result res = {0};
-    if (parse_options(argc, argv, &c) < 0)
+    sa_profile prof = {0};
+    sa_ignore_list ign = {0};
+    sa_baseline bl = {0};
+    char err[700];
+    /* a profile's options come first, so the command line's win */
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            c.profile = argv[i + 1];
+            break;
+        }
+        if (strncmp(argv[i], "--profile=", 10) == 0) {
+            c.profile = argv[i] + 10;
+            break;
+        }
+    }
+    if (c.profile) {
+        if (sa_profile_load(&prof, c.profile, options, &c.lim, err, sizeof(err)) < 0) {
+            fputs("secaudit: ", stderr);
+            sa_fput_escaped(stderr, err, strlen(err));
+            fputc('\n', stderr);
+            goto done;
+        }
+        cur_profile = &prof;
+        optind = 0;
+        int r = parse_options(prof.argc, prof.argv, &c);
+        cur_profile = NULL;
+        if (r < 0)
+            goto done;
+    }
+    optind = 0;
+    if (parse_options(argc - 1, argv + 1, &c) < 0)
         goto done;
     if (c.service) {
         usage_error("--service belongs to 'rules list'%s", "");
         goto done;
     }
     const char *const default_root[] = {"/etc"};
-    const char *const *roots = (const char *const *)argv + optind;
-    size_t n_roots = (size_t)(argc - optind);
+    const char *const *roots = (const char *const *)argv + 1 + optind;
+    size_t n_roots = (size_t)(argc - 1 - optind);
     if (n_roots == 0) {
         roots = default_root;
         n_roots = 1;
@@ -323,20 +455,43 @@ static int cmd_scan(int argc, char **argv)
             goto done;
         }
     }
+    char today[11];
+    if (sa_today(today, err, sizeof(err)) < 0) {
+        fprintf(stderr, "secaudit: %s\n", err);
+        goto done;
+    }
+    if (load_ignores(&c, roots, n_roots, &ign) < 0)
+        goto done;
+    if (c.baseline && sa_baseline_load(&bl, c.baseline, &c.lim, err, sizeof(err)) < 0) {
+        fputs("secaudit: ", stderr);
+        sa_fput_escaped(stderr, err, strlen(err));
+        fputc('\n', stderr);
+        goto done;
+    }
     if ((rs = load_rules(&c)) == NULL)
         goto done;
     sa_scan_opts so = {.roots = roots, .n_roots = n_roots, .follow_symlinks = c.follow,
                        .one_file_system = c.one_fs,
                        .excludes = (const char *const *)c.excludes,
                        .n_excludes = c.n_excludes, .lim = c.lim};
-    if (sa_scan(rs, &so, &res) < 0) {
+    sa_suppress_opts sup = {.inline_ignores = !c.no_inline_ignores, .ignores = &ign,
+                            .today = today};
+    if (sa_scan(rs, &so, &res) < 0 || sa_suppress_apply(&res, &sup) < 0 ||
+        (c.baseline && sa_baseline_apply(&res, &bl, rs) < 0)) {
         fprintf(stderr, "secaudit: out of memory\n");
         goto done;
     }
     const char *nc = getenv("NO_COLOR");
     sa_report_opts ro = {.color = !c.output && !c.no_color && !(nc && *nc) &&
                                   isatty(STDOUT_FILENO),
-                         .quiet = c.quiet, .min_severity = c.min_severity};
+                         .quiet = c.quiet, .min_severity = c.min_severity,
+                         .fail_on = c.fail_on};
+    if (c.write_baseline) {
+        cli bc = c;
+        bc.format = baseline_format;
+        if (write_atomic(c.write_baseline, &bc, &res, &ro) < 0)
+            goto done;
+    }
     int w;
     if (c.output) {
         w = write_atomic(c.output, &c, &res, &ro);
@@ -348,19 +503,21 @@ static int cmd_scan(int argc, char **argv)
     if (w < 0)
         goto done;
     code = EXIT_CLEAN;
-    for (size_t i = 0; i < res.n_findings; i++) {
-        sa_severity s = res.findings[i].rule->severity;
-        if (c.fail_on != SA_SEV_NONE && s >= c.fail_on && s >= c.min_severity)
+    for (size_t i = 0; i < res.n_findings; i++)
+        if (sa_finding_counts(&res.findings[i], c.fail_on, c.min_severity))
             code = EXIT_FINDINGS;
-    }
     if (code == EXIT_CLEAN && res.n_errors)
         code = EXIT_INCOMPLETE;
 done:
     sa_result_free(&res);
     sa_ruleset_free(rs);
+    sa_profile_free(&prof);
+    sa_ignore_free(&ign);
+    sa_baseline_free(&bl);
     sa_free(c.rule_dirs);
     sa_free(c.versions);
     sa_free(c.excludes);
+    sa_free(c.ignores);
     return code;
 }
 
@@ -470,6 +627,8 @@ static int cmd_rules(int argc, char **argv)
         goto done;
     }
     const sa_rule *r = sa_ruleset_find_rule(rs, argv[optind]);
+    if (r == NULL && strcmp(argv[optind], sa_rule_ignore_no_reason.id) == 0)
+        r = &sa_rule_ignore_no_reason;  /* built in, outside the rule files */
     if (r == NULL) {
         usage_error("no rule with id '%s' (see 'secaudit rules list')", argv[optind]);
         goto done;
@@ -480,6 +639,8 @@ static int cmd_rules(int argc, char **argv)
     print_field("severity:", sa_severity_name(r->severity));
     print_field("service:", svc->title);
     printf("%-13s", "files:");
+    if (svc->n_files == 0)
+        fputs("(secaudit:ignore comments in any file)\n", stdout);
     for (size_t i = 0; i < svc->n_files; i++) {
         sa_fput_escaped(stdout, svc->files[i].glob, strlen(svc->files[i].glob));
         if (svc->files[i].sniff_set)
@@ -517,6 +678,7 @@ done:
     sa_free(c.rule_dirs);
     sa_free(c.versions);
     sa_free(c.excludes);
+    sa_free(c.ignores);
     return code;
 }
 
@@ -529,7 +691,6 @@ int main(int argc, char **argv)
         usage_error("missing command (scan or rules)%s", "");
         code = EXIT_USAGE;
     } else if (strcmp(argv[1], "scan") == 0) {
-        optind = 2;
         code = cmd_scan(argc, argv);
     } else if (strcmp(argv[1], "rules") == 0) {
         code = cmd_rules(argc, argv);

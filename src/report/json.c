@@ -59,13 +59,19 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
     }
     put(root, "scanned", scanned, &bad);
 
-    size_t counts[5] = {0};
+    size_t counts[5] = {0}, n_suppressed = 0, n_new = 0, n_unchanged = 0;
     json_t *findings = json_array();
     for (size_t i = 0; findings && i < res->n_findings && !bad; i++) {
         const sa_finding *f = &res->findings[i];
         if (f->rule->severity < o->min_severity)
             continue;
-        counts[f->rule->severity]++;
+        if (f->suppressed) {
+            n_suppressed++;
+        } else {
+            counts[f->rule->severity]++;
+            n_new += f->baseline == SA_BASE_NEW;
+            n_unchanged += f->baseline == SA_BASE_UNCHANGED;
+        }
         json_t *j = json_object();
         if (j == NULL) {
             bad = 1;
@@ -83,6 +89,20 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
         put(j, "source", json_string(f->source_default ? "default" : "explicit"), &bad);
         put(j, "evidence", jstr(f->evidence), &bad);
         put(j, "fingerprint", json_string(f->fingerprint), &bad);
+        if (f->suppressed) {
+            json_t *s = json_object();
+            if (s) {
+                put(s, "kind", json_string(f->suppressed == SA_SUPP_INSOURCE ? "inSource"
+                                                                              : "external"),
+                    &bad);
+                put(s, "reason", jstr(f->suppress_reason), &bad);
+                put(s, "origin", jstr(f->suppress_origin), &bad);
+            }
+            put(j, "suppression", s, &bad);
+        }
+        if (f->baseline)
+            put(j, "baseline", json_string(f->baseline == SA_BASE_NEW ? "new" : "unchanged"),
+                &bad);
         push(findings, j, &bad);
     }
     put(root, "findings", findings, &bad);
@@ -112,6 +132,8 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
             break;
         }
         put(j, "path", jstr(res->notices[i].path), &bad);
+        if (res->notices[i].line)
+            put(j, "line", json_integer(res->notices[i].line), &bad);
         put(j, "message", jstr(res->notices[i].message), &bad);
         push(notices, j, &bad);
     }
@@ -126,8 +148,34 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
     if (summary) {
         put(summary, "total", json_integer((json_int_t)total), &bad);
         put(summary, "errors", json_integer((json_int_t)res->n_errors), &bad);
+        put(summary, "suppressed", json_integer((json_int_t)n_suppressed), &bad);
     }
     put(root, "summary", summary, &bad);
+
+    if (res->has_baseline) {
+        json_t *bl = json_object(), *absent = json_array();
+        for (size_t i = 0; absent && i < res->n_absent; i++) {
+            const sa_absent *a = &res->absent[i];
+            json_t *j = json_object();
+            if (j == NULL) {
+                bad = 1;
+                break;
+            }
+            put(j, "fingerprint", json_string(a->fingerprint), &bad);
+            put(j, "rule_id", jstr(a->rule_id), &bad);
+            put(j, "path", jstr(a->path), &bad);
+            put(j, "line", json_integer(a->line), &bad);
+            push(absent, j, &bad);
+        }
+        if (bl) {
+            put(bl, "new", json_integer((json_int_t)n_new), &bad);
+            put(bl, "unchanged", json_integer((json_int_t)n_unchanged), &bad);
+            put(bl, "absent", absent, &bad);
+        } else {
+            json_decref(absent);
+        }
+        put(root, "baseline", bl, &bad);
+    }
 
     int rc = -1;
     if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&

@@ -23,12 +23,17 @@ static int esc(FILE *out, const char *s)
 int sa_report_text(FILE *out, const sa_result *res, const sa_report_opts *o)
 {
     const char *last_file = NULL;
-    size_t shown = 0, counts[5] = {0};
+    size_t shown = 0, counts[5] = {0}, suppressed = 0, n_new = 0;
     for (size_t i = 0; i < res->n_findings; i++) {
         const sa_finding *f = &res->findings[i];
         sa_severity sev = f->rule->severity;
         if (sev < o->min_severity)
             continue;
+        if (f->suppressed) {
+            suppressed++;
+            continue;
+        }
+        n_new += f->baseline == SA_BASE_NEW;
         counts[sev]++;
         shown++;
         if (last_file == NULL || strcmp(last_file, f->file) != 0) {
@@ -47,6 +52,7 @@ int sa_report_text(FILE *out, const sa_result *res, const sa_report_opts *o)
             return -1;
         if (fputs("           ", out) == EOF || esc(out, f->evidence) < 0 ||
             (f->source_default && fputs(" [not set in the file]", out) == EOF) ||
+            (f->baseline == SA_BASE_UNCHANGED && fputs(" [in the baseline]", out) == EOF) ||
             fputc('\n', out) == EOF)
             return -1;
     }
@@ -66,7 +72,8 @@ int sa_report_text(FILE *out, const sa_result *res, const sa_report_opts *o)
     if (!o->quiet) {
         for (size_t i = 0; i < res->n_notices; i++) {
             const sa_notice *n = &res->notices[i];
-            if (esc(out, n->path) < 0 || fputs(": note: ", out) == EOF ||
+            if (esc(out, n->path) < 0 || (n->line && fprintf(out, ":%u", n->line) < 0) ||
+                fputs(": note: ", out) == EOF ||
                 esc(out, n->message) < 0 || fputc('\n', out) == EOF)
                 return -1;
         }
@@ -86,6 +93,10 @@ int sa_report_text(FILE *out, const sa_result *res, const sa_report_opts *o)
             if (fputc(')', out) == EOF)
                 return -1;
         }
+        if (res->has_baseline && fprintf(out, ", %zu new since the baseline", n_new) < 0)
+            return -1;
+        if (suppressed && fprintf(out, "; %zu suppressed", suppressed) < 0)
+            return -1;
         if (fprintf(out, "; %zu of %zu file%s assessed", res->files_parsed, res->files_seen,
                     res->files_seen == 1 ? "" : "s") < 0)
             return -1;
