@@ -54,6 +54,10 @@ void sa_result_free(sa_result *r);
 int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned col,
                         const char *service, const char *message, size_t seq);
 int sa_result_add_notice(sa_result *r, const char *path, const char *message);
+/* Move src's findings, errors and notices to the end of dst's (in their order) and add its
+ * counts; src is left empty. 0, or -1 when out of memory (src then keeps what was not
+ * moved). */
+int sa_result_take(sa_result *dst, sa_result *src);
 /* Sort findings by (seq, line, col, rule id, key) and errors by (seq, line): the order of
  * every report. */
 void sa_result_sort(sa_result *r);

@@ -29,7 +29,7 @@ enum exit_code {
 };
 
 enum opt_id {
-    OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h',
+    OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_JOBS = 'j',
     OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
     OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
 };
@@ -42,6 +42,7 @@ static const struct option options[] = {
     {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
+    {"jobs", required_argument, NULL, OPT_JOBS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
@@ -76,6 +77,8 @@ static const char usage_text[] =
     "      --one-file-system       do not cross into other file systems\n"
     "      --no-color              no colours (also when NO_COLOR is set)\n"
     "  -q, --quiet                 text: findings and errors only, no notes or summary\n"
+    "  -j, --jobs N                files parsed and evaluated at once (default: the number\n"
+    "                              of online CPUs; 1: all in one thread); same report\n"
     "\n"
     "exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/rule/internal error,\n"
     "3 some claimed file could not be read or parsed (and nothing reached --fail-on)\n";
@@ -103,6 +106,7 @@ typedef struct cli {
     const char *service;
     int follow, one_fs, no_color, quiet;
     sa_limits lim;
+    unsigned jobs;  /* 0: the number of online CPUs */
 } cli;
 
 static int push_arg(const char ***v, size_t *n, const char *arg)
@@ -133,7 +137,7 @@ static int parse_options(int argc, char **argv, cli *c)
 {
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":f:o:qh", options, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":f:o:qhj:", options, NULL)) != -1) {
         switch (ch) {
         case OPT_FORMAT:
             if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
@@ -180,6 +184,15 @@ static int parse_options(int argc, char **argv, cli *c)
                 return -1;
             }
             break;
+        case OPT_JOBS: {
+            size_t n;
+            if (parse_size(optarg, &n) < 0 || n > 1024) {
+                usage_error("--jobs: '%s' is not a number of threads from 1 to 1024", optarg);
+                return -1;
+            }
+            c->jobs = (unsigned)n;
+            break;
+        }
         case OPT_FOLLOW:
             c->follow = 1;
             break;
@@ -328,7 +341,11 @@ static int cmd_scan(int argc, char **argv)
     sa_scan_opts so = {.roots = roots, .n_roots = n_roots, .follow_symlinks = c.follow,
                        .one_file_system = c.one_fs,
                        .excludes = (const char *const *)c.excludes,
-                       .n_excludes = c.n_excludes, .lim = c.lim};
+                       .n_excludes = c.n_excludes, .lim = c.lim, .jobs = c.jobs};
+    if (so.jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        so.jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+    }
     if (sa_scan(rs, &so, &res) < 0) {
         fprintf(stderr, "secaudit: out of memory\n");
         goto done;
