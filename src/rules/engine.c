@@ -11,6 +11,18 @@
 #include "secaudit/alloc.h"
 #include "secaudit/expr.h"
 
+/* fnmatch(glob, s, 0), with the glob's literal prefix compared first: most globs differ
+ * from most paths in their first bytes, and fnmatch costs far more than strncmp. */
+static int glob_matches(const char *glob, const char *s)
+{
+    size_t lit = strcspn(glob, "*?[\\");
+    if (strncmp(glob, s, lit) != 0)
+        return 0;
+    if (glob[lit] == '\0')
+        return s[lit] == '\0';
+    return fnmatch(glob + lit, s + lit, 0) == 0;
+}
+
 static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *label)
 {
     if (value == NULL)
@@ -25,7 +37,7 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
     if (sa_node_path(value, fe->view, path, sizeof(path)) < 0)
         path[0] = '\0';
     for (size_t i = 0; i < fe->svc->n_secrets; i++)
-        if (path[0] && fnmatch(fe->svc->secrets[i], path, 0) == 0)
+        if (path[0] && glob_matches(fe->svc->secrets[i], path))
             return 1;
     return 0;
 }
@@ -70,11 +82,11 @@ static char *expand(const char *tpl, const char *key, const char *value)
     if (out == NULL)
         return NULL;
     for (const char *p = tpl; *p;) {
-        if (strncmp(p, "{key}", 5) == 0) {
+        if (*p == '{' && strncmp(p, "{key}", 5) == 0) {
             memcpy(out + n, key, strlen(key));
             n += strlen(key);
             p += 5;
-        } else if (strncmp(p, "{value}", 7) == 0) {
+        } else if (*p == '{' && strncmp(p, "{value}", 7) == 0) {
             memcpy(out + n, value, strlen(value));
             n += strlen(value);
             p += 7;

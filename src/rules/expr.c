@@ -642,6 +642,18 @@ static int version_ok(const sa_service *svc, const sa_default *d)
 static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *from,
                         sa_resolved *out);
 
+/* fnmatch(glob, s, 0), with the glob's literal prefix compared first: most globs differ
+ * from most paths in their first bytes, and fnmatch costs far more than strncmp. */
+static int glob_matches(const char *glob, const char *s)
+{
+    size_t lit = strcspn(glob, "*?[\\");
+    if (strncmp(glob, s, lit) != 0)
+        return 0;
+    if (glob[lit] == '\0')
+        return s[lit] == '\0';
+    return fnmatch(glob + lit, s + lit, 0) == 0;
+}
+
 /* Look up the service's default for view path abs (a NUL-terminated string). */
 static int lookup_default(sa_eval_ctx *ctx, const char *abs, sa_resolved *out)
 {
@@ -650,7 +662,7 @@ static int lookup_default(sa_eval_ctx *ctx, const char *abs, sa_resolved *out)
         return 0;
     for (size_t i = 0; i < svc->n_defaults; i++) {
         const sa_default *d = &svc->defaults[i];
-        if (fnmatch(d->key, abs, 0) != 0 || !version_ok(svc, d))
+        if (!glob_matches(d->key, abs) || !version_ok(svc, d))
             continue;
         if (d->same_as_path) {
             if (ctx->depth > 8)
