@@ -187,13 +187,23 @@ static const char *path_text(const sa_expr *path, sa_eval_ctx *ctx)
     return r.node->str;
 }
 
-/* One evaluation of rule at ctx->base; label_prefix names the element when iterating. */
+/* One evaluation of rule at ctx->base; el (index idx of its container) is the element when
+ * iterating over list, named in the label only when the rule fires. */
 static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
-                    const char *label_prefix)
+                    const sa_node *list, const sa_node *el, size_t idx)
 {
     int hit = sa_expr_eval(rule->when, ctx);
     if (hit <= 0)
         return hit;
+    char prefix[512];
+    const char *label_prefix = NULL;
+    if (el) {
+        if (list->type == SA_MAP)
+            snprintf(prefix, sizeof(prefix), "%s.%s", rule->for_each, el->key);
+        else
+            snprintf(prefix, sizeof(prefix), "%s[%zu]", rule->for_each, idx);
+        label_prefix = prefix;
+    }
     const sa_node *pos = ctx->base, *value = NULL;
     const sa_default *def = NULL;
     char label[512];
@@ -212,8 +222,10 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
     const char *ktext = rule->key_path ? path_text(rule->key_path, ctx) : NULL;
     if (ktext)
         snprintf(label, sizeof(label), "%s", ktext);
-    else if (label_prefix && rule->at)
-        snprintf(label, sizeof(label), "%s.%s", label_prefix, rule->at);
+    else if (label_prefix && rule->at) {
+        if (snprintf(label, sizeof(label), "%s.%s", label_prefix, rule->at) >= (int)sizeof(label))
+            label[sizeof(label) - 1] = '\0';  /* cut, as any label */
+    }
     else if (label_prefix)
         snprintf(label, sizeof(label), "%s", label_prefix);
     else
@@ -244,7 +256,7 @@ int sa_engine_run(sa_file_eval *fe)
             continue;
         if (rule->each_path == NULL) {
             ctx.base = fe->view;
-            if (eval_one(fe, rule, &ctx, NULL) < 0)
+            if (eval_one(fe, rule, &ctx, NULL, NULL, 0) < 0)
                 return -1;
             continue;
         }
@@ -257,13 +269,8 @@ int sa_engine_run(sa_file_eval *fe)
             continue;
         size_t idx = 0;
         for (const sa_node *el = list->first; el; el = el->next, idx++) {
-            char prefix[512];
-            if (list->type == SA_MAP)
-                snprintf(prefix, sizeof(prefix), "%s.%s", rule->for_each, el->key);
-            else
-                snprintf(prefix, sizeof(prefix), "%s[%zu]", rule->for_each, idx);
             ctx.base = el;
-            if (eval_one(fe, rule, &ctx, prefix) < 0)
+            if (eval_one(fe, rule, &ctx, list, el, idx) < 0)
                 return -1;
         }
     }
