@@ -13,12 +13,7 @@
 
 static void free_finding(sa_finding *f)
 {
-    sa_free(f->file);
-    sa_free(f->rel);
-    sa_free(f->key);
-    sa_free(f->message);
-    sa_free(f->evidence);
-    sa_free(f->default_note);
+    sa_free(f->file);  /* and with it every string of the finding (finding.h) */
 }
 
 void sa_result_free(sa_result *r)

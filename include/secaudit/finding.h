@@ -1,7 +1,9 @@
 /* finding.h — findings and scan errors, the one list every report writer is fed.
  *
  * Ownership: an sa_result owns its findings' and errors' strings (sa_result_free); a
- * finding points at its rule, which the ruleset owns and which must outlive the result. */
+ * finding points at its rule, which the ruleset owns and which must outlive the result. The
+ * strings of one finding (file, rel, key, message, evidence, default_note) are a single
+ * allocation that starts at `file`: sa_free(f->file) releases them all. */
 #ifndef SECAUDIT_FINDING_H
 #define SECAUDIT_FINDING_H
 

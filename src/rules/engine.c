@@ -72,30 +72,40 @@ static void value_text(const sa_file_eval *fe, const sa_node *v, const char *lab
     }
 }
 
-/* Expand {key} and {value} in a message template. */
-static char *expand(const char *tpl, const char *key, const char *value)
+/* Expand {key} and {value} in a message template into out (when not NULL); returns the
+ * expanded length. */
+static size_t expand(char *out, const char *tpl, const char *key, const char *value)
 {
-    size_t cap = strlen(tpl) + 1, n = 0;
-    for (const char *p = tpl; (p = strchr(p, '{')); p++)
-        cap += strlen(key) + strlen(value);
-    char *out = sa_malloc(cap);
-    if (out == NULL)
-        return NULL;
+    size_t n = 0, kl = strlen(key), vl = strlen(value);
     for (const char *p = tpl; *p;) {
         if (*p == '{' && strncmp(p, "{key}", 5) == 0) {
-            memcpy(out + n, key, strlen(key));
-            n += strlen(key);
+            if (out)
+                memcpy(out + n, key, kl);
+            n += kl;
             p += 5;
         } else if (*p == '{' && strncmp(p, "{value}", 7) == 0) {
-            memcpy(out + n, value, strlen(value));
-            n += strlen(value);
+            if (out)
+                memcpy(out + n, value, vl);
+            n += vl;
             p += 7;
         } else {
-            out[n++] = *p++;
+            if (out)
+                out[n] = *p;
+            n++;
+            p++;
         }
     }
-    out[n] = '\0';
-    return out;
+    return n;
+}
+
+/* Copy s (n bytes) and a NUL to *p, advance *p; returns the copy. */
+static char *put_str(char **p, const char *s, size_t n)
+{
+    char *d = *p;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    *p += n + 1;
+    return d;
 }
 
 size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
@@ -156,22 +166,24 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     else
         off = pos->key ? pos->key_off : pos->off;
     sa_linemap_pos(ef->lines, off, &f->line, &f->col);
-    f->file = sa_strdup(ef->file);
-    f->rel = sa_strdup(ef->rel);
-    f->key = sa_strdup(label);
-    f->evidence = sa_strdup(evidence);
-    f->message = expand(rule->message ? rule->message : rule->title, label, val);
-    f->default_note = def && def->note ? sa_strdup(def->note) : NULL;
-    if (f->file == NULL || f->rel == NULL || f->key == NULL || f->evidence == NULL ||
-        f->message == NULL || (def && def->note && f->default_note == NULL)) {
-        sa_free(f->file);
-        sa_free(f->rel);
-        sa_free(f->key);
-        sa_free(f->evidence);
-        sa_free(f->message);
-        sa_free(f->default_note);
+    /* the finding's strings are one allocation, starting at f->file (finding.h) */
+    const char *tpl = rule->message ? rule->message : rule->title;
+    const char *note = def && def->note ? def->note : NULL;
+    size_t lf = strlen(ef->file), lr = strlen(ef->rel), lk = strlen(label),
+           le = strlen(evidence), lm = expand(NULL, tpl, label, val),
+           ln = note ? strlen(note) : 0;
+    char *block = sa_malloc(lf + lr + lk + le + lm + ln + 6), *p = block;
+    if (block == NULL)
         return -1;
-    }
+    f->file = put_str(&p, ef->file, lf);
+    f->rel = put_str(&p, ef->rel, lr);
+    f->key = put_str(&p, label, lk);
+    f->evidence = put_str(&p, evidence, le);
+    f->message = p;
+    expand(p, tpl, label, val);
+    p[lm] = '\0';
+    p += lm + 1;
+    f->default_note = note ? put_str(&p, note, ln) : NULL;
     const char *parts[] = {rule->id, ef->rel, label, val};
     sa_fingerprint(parts, 4, f->fingerprint);
     res->n_findings++;
