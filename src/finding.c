@@ -163,10 +163,12 @@ static int cmp_error(const void *a, const void *b)
     return strcmp(x->message, y->message);
 }
 
+/* Groups equal identities (rule, file, position, key), lowest seq first. Rules are compared
+ * by address (one object per id): the order between different rules does not matter here. */
 static int cmp_identity(const void *a, const void *b)
 {
     const sa_finding *x = a, *y = b;
-    int c = strcmp(x->rule->id, y->rule->id);
+    int c = x->rule == y->rule ? 0 : (uintptr_t)x->rule < (uintptr_t)y->rule ? -1 : 1;
     if (c == 0)
         c = strcmp(x->file, y->file);
     if (c == 0 && x->line != y->line)

@@ -999,8 +999,9 @@ static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_resu
             return -1;
         res->n_roots++;
     }
-    /* a few jobs per thread keep every thread busy while the walk goes on */
-    pc.pool = sa_pool_new(opts->jobs, 4 * (size_t)opts->jobs + 4, job_work, job_done, &pc);
+    /* enough jobs per thread that a long file at the head of the order (whose result must
+     * be taken first) does not leave the other threads idle */
+    pc.pool = sa_pool_new(opts->jobs, 16 * (size_t)opts->jobs + 16, job_work, job_done, &pc);
     if (pc.pool == NULL)
         return -1;
     sa_walk_opts wo = {.follow_symlinks = opts->follow_symlinks,
