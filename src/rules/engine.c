@@ -4,6 +4,8 @@
 #include "rules/engine.h"
 
 #include <fnmatch.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,6 +110,36 @@ static char *put_str(char **p, const char *s, size_t n)
     return d;
 }
 
+/* The top-level members of a merged tree sorted by address, so that the file of a node is
+ * found by binary search (a linear search per finding is quadratic on a large merged
+ * directory). */
+typedef struct sa_member_ix {
+    uintptr_t node;
+    size_t file;
+} sa_member_ix;
+
+static int cmp_ix(const void *a, const void *b)
+{
+    const sa_member_ix *x = a, *y = b;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static int index_members(sa_file_eval *fe)
+{
+    if (fe->n_files <= 1 || fe->n_members == 0)
+        return 0;
+    if (fe->n_members > SIZE_MAX / sizeof(sa_member_ix))
+        return -1;
+    sa_member_ix *ix = sa_arena_alloc(fe->scratch, fe->n_members * sizeof(*ix));
+    if (ix == NULL)
+        return -1;
+    for (size_t i = 0; i < fe->n_members; i++)
+        ix[i] = (sa_member_ix){(uintptr_t)fe->members[i], fe->member_file[i]};
+    qsort(ix, fe->n_members, sizeof(*ix), cmp_ix);
+    fe->member_ix = ix;
+    return 0;
+}
+
 size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
 {
     if (fe->n_files <= 1 || n == NULL)
@@ -118,6 +150,12 @@ size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
         n = n->origin;
     while (n->parent && n->parent != fe->tree)
         n = n->parent;
+    if (fe->member_ix) {
+        sa_member_ix key = {(uintptr_t)n, 0};
+        const sa_member_ix *hit =
+            bsearch(&key, fe->member_ix, fe->n_members, sizeof(key), cmp_ix);
+        return hit ? hit->file : 0;
+    }
     for (size_t i = 0; i < fe->n_members; i++)
         if (fe->members[i] == n)
             return fe->member_file[i];
@@ -254,6 +292,8 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
 
 int sa_engine_run(sa_file_eval *fe)
 {
+    if (fe->member_ix == NULL && index_members(fe) < 0)
+        return -1;
     /* world_readable() speaks of "the file": only meaningful when there is one */
     sa_eval_ctx ctx = {.svc = fe->svc, .root = fe->view, .base = fe->view,
                        .st = fe->n_files == 1 ? fe->files[0].st : NULL, .scratch = fe->scratch};
