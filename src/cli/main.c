@@ -4,6 +4,9 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +489,14 @@ done:
 
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* A scan allocates and frees a document per file. By default glibc gives the freed top
+     * of the heap back to the kernel after each file (and large blocks are mmap'ed and
+     * unmapped each time), so the next file faults in fresh zeroed pages: about 30 % of the
+     * CPU of a tree scan (bench/RESULTS.md). Keep up to 32 MiB of freed memory instead. */
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
     sa_xml_init();
     sa_json_init();
     int code;
