@@ -894,32 +894,44 @@ static void par_flush_groups(par_ctx *pc, const char *path)
     }
 }
 
-/* The `merge: directory` service that claims e, or NULL: detection as scan_entry does it,
- * with a sniff of the first bytes where the name alone does not decide. */
-static const sa_service *merge_service(par_ctx *pc, const sa_walk_entry *e)
+/* Detection as scan_entry does it, with a sniff of the first bytes where the name alone does
+ * not decide. 1 with *merge set to the `merge: directory` service that claims e (or NULL),
+ * 0 when no service claims it (nothing to do), 1 with *merge NULL when the sniff could not
+ * read the file (the job reports it). */
+static int detect_merge(par_ctx *pc, const sa_walk_entry *e, const sa_service **merge)
 {
     int needs_sniff = 0;
     const sa_filepat *pat = NULL;
     const sa_service *svc = sa_detect(pc->rs, e->path, NULL, &needs_sniff, &pat);
-    if (svc || !needs_sniff)
-        return svc && svc->merge_dir ? svc : NULL;
+    *merge = NULL;
+    if (svc || !needs_sniff) {
+        *merge = svc && svc->merge_dir && S_ISREG(e->st.st_mode) ? svc : NULL;
+        return svc != NULL;
+    }
+    if (!S_ISREG(e->st.st_mode))
+        return 0;  /* a sniff needs bytes: scan_entry says nothing either */
     int fd = sa_walk_open(e, pc->opts->follow_symlinks);
     if (fd < 0)
-        return NULL;
+        return 1;
     char head[SNIFF_BYTES + 1];
     size_t n = 0;
     while (n < SNIFF_BYTES) {
         ssize_t r = read(fd, head + n, SNIFF_BYTES - n);
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (r <= 0)
+        if (r < 0) {
+            close(fd);
+            return 1;
+        }
+        if (r == 0)
             break;
         n += (size_t)r;
     }
     close(fd);
     head[n] = '\0';
     svc = sa_detect(pc->rs, e->path, head, &needs_sniff, &pat);
-    return svc && svc->merge_dir ? svc : NULL;
+    *merge = svc && svc->merge_dir ? svc : NULL;
+    return svc != NULL;
 }
 
 static int par_on_file(void *ctx, const sa_walk_entry *e)
@@ -933,11 +945,9 @@ static int par_on_file(void *ctx, const sa_walk_entry *e)
     int regular = S_ISREG(e->st.st_mode);
     if (regular)
         pc->res->files_seen++;
-    int needs_sniff = 0;
-    const sa_filepat *pat = NULL;
-    if (sa_detect(pc->rs, e->path, NULL, &needs_sniff, &pat) == NULL && !needs_sniff)
+    const sa_service *msvc;
+    if (!detect_merge(pc, e, &msvc))
         return 0;
-    const sa_service *msvc = regular ? merge_service(pc, e) : NULL;
     job *j = NULL;
     if (msvc) {
         size_t dl = strlen(e->path) - strlen(e->name);
