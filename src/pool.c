@@ -33,6 +33,8 @@ static void *worker(void *arg)
     sa_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        if (p->next < p->head)
+            p->next = p->head;  /* items that needed no work were handed back meanwhile */
         while (p->next < p->tail && p->ring[p->next % p->depth].state != QUEUED)
             p->next++;  /* items that need no work */
         if (p->next == p->tail) {

@@ -715,8 +715,11 @@ static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_resu
 
 int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
 {
-    if (opts->jobs > 1)
-        return scan_parallel(rs, opts, res);
+    if (opts->jobs > 1) {
+        int r = scan_parallel(rs, opts, res);
+        if (r != -2)
+            return r;  /* -2: no thread could be started; scan in this one */
+    }
     scan_ctx sc = {.rs = rs, .opts = opts, .res = res};
     res->roots = sa_calloc(opts->n_roots ? opts->n_roots : 1, sizeof(char *));
     if (res->roots == NULL)
@@ -998,22 +1001,25 @@ static void par_on_notice(void *ctx, const char *path, int err, const char *msg)
     sa_pool_submit(pc->pool, j, 0);
 }
 
+/* 0, -1 when out of memory, -2 when the pool could not be made (res untouched). */
 static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
 {
     par_ctx pc = {.rs = rs, .opts = opts, .res = res};
-    res->roots = sa_calloc(opts->n_roots ? opts->n_roots : 1, sizeof(char *));
-    if (res->roots == NULL)
-        return -1;
-    for (size_t i = 0; i < opts->n_roots; i++) {
-        if ((res->roots[i] = sa_strdup(opts->roots[i])) == NULL)
-            return -1;
-        res->n_roots++;
-    }
     /* enough jobs per thread that a long file at the head of the order (whose result must
      * be taken first) does not leave the other threads idle */
     pc.pool = sa_pool_new(opts->jobs, 16 * (size_t)opts->jobs + 16, job_work, job_done, &pc);
     if (pc.pool == NULL)
+        return -2;
+    res->roots = sa_calloc(opts->n_roots ? opts->n_roots : 1, sizeof(char *));
+    for (size_t i = 0; res->roots && i < opts->n_roots; i++) {
+        if ((res->roots[i] = sa_strdup(opts->roots[i])) == NULL)
+            break;
+        res->n_roots++;
+    }
+    if (res->roots == NULL || res->n_roots < opts->n_roots) {
+        sa_pool_free(pc.pool);
         return -1;
+    }
     sa_walk_opts wo = {.follow_symlinks = opts->follow_symlinks,
                        .one_file_system = opts->one_file_system,
                        .excludes = opts->excludes,
