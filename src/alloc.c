@@ -1,25 +1,28 @@
 /* alloc.c — the one place libsecaudit allocates, with a failure-injection hook for tests. */
 #include "secaudit/alloc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long fail_at;  /* 0: never fail */
-static unsigned long count;
+/* Atomic so that a parallel scan (several threads allocating) stays race-free; relaxed
+ * order is enough for a counter. */
+static atomic_ulong fail_at;  /* 0: never fail */
+static atomic_ulong count;
 
 /* Counting only while armed keeps the normal path free of shared writes. */
 static int should_fail(void)
 {
-    if (fail_at == 0)
+    unsigned long at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+    if (at == 0)
         return 0;
-    return ++count == fail_at;
+    return atomic_fetch_add_explicit(&count, 1, memory_order_relaxed) + 1 == at;
 }
 
 unsigned long sa_alloc_fail_at(unsigned long nth)
 {
-    unsigned long made = count;
-    count = 0;
-    fail_at = nth;
+    unsigned long made = atomic_exchange_explicit(&count, 0, memory_order_relaxed);
+    atomic_store_explicit(&fail_at, nth, memory_order_relaxed);
     return made;
 }
 

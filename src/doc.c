@@ -160,6 +160,13 @@ void sa_node_append(sa_node *parent, sa_node *child)
     parent->count++;
 }
 
+void sa_node_set_static_key(sa_node *node, const char *key, size_t key_off)
+{
+    node->key = key;
+    node->key_len = strlen(key);
+    node->key_off = key_off;
+}
+
 int sa_node_set_key(sa_doc *doc, sa_node *node, const char *key, size_t n, size_t key_off)
 {
     char *k = sa_arena_strndup(doc->arena, key, n);

@@ -13,12 +13,7 @@
 
 static void free_finding(sa_finding *f)
 {
-    sa_free(f->file);
-    sa_free(f->rel);
-    sa_free(f->key);
-    sa_free(f->message);
-    sa_free(f->evidence);
-    sa_free(f->default_note);
+    sa_free(f->file);  /* and with it every string of the finding (finding.h) */
     sa_free(f->suppress_reason);
     sa_free(f->suppress_origin);
 }
@@ -125,6 +120,58 @@ int sa_result_add_notice_at(sa_result *r, const char *path, unsigned line, const
     return 0;
 }
 
+/* Make room for n more elements in *v (length len, capacity *cap); 0 or -1. */
+static int reserve(void **v, size_t *cap, size_t len, size_t n, size_t sz)
+{
+    if (n <= *cap - len)
+        return 0;
+    size_t nc = *cap ? *cap : 16;
+    while (nc - len < n) {
+        if (nc > SIZE_MAX / 2 / sz)
+            return -1;
+        nc *= 2;
+    }
+    void *p = sa_realloc(*v, nc * sz);
+    if (p == NULL)
+        return -1;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+int sa_result_take(sa_result *dst, sa_result *src)
+{
+    if (reserve((void **)&dst->findings, &dst->cap_findings, dst->n_findings,
+                src->n_findings, sizeof(sa_finding)) < 0 ||
+        reserve((void **)&dst->errors, &dst->cap_errors, dst->n_errors, src->n_errors,
+                sizeof(sa_error)) < 0 ||
+        reserve((void **)&dst->notices, &dst->cap_notices, dst->n_notices, src->n_notices,
+                sizeof(sa_notice)) < 0 ||
+        reserve((void **)&dst->comments, &dst->cap_comments, dst->n_comments,
+                src->n_comments, sizeof(sa_ignore_comment)) < 0)
+        return -1;
+    if (src->n_comments)
+        memcpy(dst->comments + dst->n_comments, src->comments,
+               src->n_comments * sizeof(sa_ignore_comment));
+    dst->n_comments += src->n_comments;
+    src->n_comments = 0;
+    if (src->n_findings)
+        memcpy(dst->findings + dst->n_findings, src->findings,
+               src->n_findings * sizeof(sa_finding));
+    if (src->n_errors)
+        memcpy(dst->errors + dst->n_errors, src->errors, src->n_errors * sizeof(sa_error));
+    if (src->n_notices)
+        memcpy(dst->notices + dst->n_notices, src->notices, src->n_notices * sizeof(sa_notice));
+    dst->n_findings += src->n_findings;
+    dst->n_errors += src->n_errors;
+    dst->n_notices += src->n_notices;
+    dst->files_seen += src->files_seen;
+    dst->files_parsed += src->files_parsed;
+    src->n_findings = src->n_errors = src->n_notices = 0;
+    src->files_seen = src->files_parsed = 0;
+    return 0;
+}
+
 static int cmp_finding(const void *a, const void *b)
 {
     const sa_finding *x = a, *y = b;
@@ -150,10 +197,12 @@ static int cmp_error(const void *a, const void *b)
     return strcmp(x->message, y->message);
 }
 
+/* Groups equal identities (rule, file, position, key), lowest seq first. Rules are compared
+ * by address (one object per id): the order between different rules does not matter here. */
 static int cmp_identity(const void *a, const void *b)
 {
     const sa_finding *x = a, *y = b;
-    int c = strcmp(x->rule->id, y->rule->id);
+    int c = x->rule == y->rule ? 0 : (uintptr_t)x->rule < (uintptr_t)y->rule ? -1 : 1;
     if (c == 0)
         c = strcmp(x->file, y->file);
     if (c == 0 && x->line != y->line)

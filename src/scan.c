@@ -22,11 +22,30 @@
 enum { SNIFF_BYTES = 4096 };
 
 /* ---- detection -------------------------------------------------------------------------- */
+/* fnmatch(glob, s, flags), after two cheap necessary conditions: s starts with the glob's
+ * literal head and ends with its literal tail (no '*', '?', '[', ']' or '\\' in them).
+ * Most files fail them, and fnmatch costs far more. */
+static int glob_match(const char *glob, const char *s, int flags)
+{
+    size_t head = strcspn(glob, "*?[]\\"), gl = strlen(glob);
+    if (strncmp(glob, s, head) != 0)
+        return 0;
+    if (glob[head] == '\0')
+        return s[head] == '\0';
+    size_t tail = 0;
+    while (tail < gl - head && !strchr("*?[]\\", glob[gl - 1 - tail]))
+        tail++;
+    size_t sl = strlen(s);
+    if (sl < head + tail || memcmp(s + sl - tail, glob + gl - tail, tail) != 0)
+        return 0;
+    return fnmatch(glob, s, flags) == 0;
+}
+
 static int pattern_matches(const sa_filepat *f, const char *path)
 {
     if (!f->has_slash) {
         const char *base = strrchr(path, '/');
-        return fnmatch(f->glob, base ? base + 1 : path, 0) == 0;
+        return glob_match(f->glob, base ? base + 1 : path, 0);
     }
     size_t k = 1;
     for (const char *p = f->glob; *p; p++)
@@ -43,7 +62,7 @@ static int pattern_matches(const sa_filepat *f, const char *path)
     }
     if (seen < k - 1)
         return 0;
-    return fnmatch(f->glob, p, FNM_PATHNAME) == 0;
+    return glob_match(f->glob, p, FNM_PATHNAME);
 }
 
 const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *head,
@@ -612,15 +631,12 @@ oom:
     return -1;
 }
 
-static int on_file(void *ctx, const sa_walk_entry *e)
+/* The per-file job: detect, read, parse, view, evaluate one entry of the walk into sc->res
+ * (a file of a `merge: directory` service joins sc's group instead). sc->seq is the entry's
+ * place in the walk. */
+static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
 {
-    scan_ctx *sc = ctx;
-    sc->seq++;
-    if (sc->n_groups && flush_groups(sc, e->path) < 0)
-        return -1;
     int regular = S_ISREG(e->st.st_mode);
-    if (regular)
-        sc->res->files_seen++;
     int needs_sniff = 0;
     const sa_filepat *pat = NULL;
     const sa_service *svc = sa_detect(sc->rs, e->path, NULL, &needs_sniff, &pat);
@@ -685,6 +701,17 @@ done:
     return rc;
 }
 
+static int on_file(void *ctx, const sa_walk_entry *e)
+{
+    scan_ctx *sc = ctx;
+    sc->seq++;
+    if (sc->n_groups && flush_groups(sc, e->path) < 0)
+        return -1;
+    if (S_ISREG(e->st.st_mode))
+        sc->res->files_seen++;
+    return scan_entry(sc, e);
+}
+
 static void on_notice(void *ctx, const char *path, int err, const char *msg)
 {
     scan_ctx *sc = ctx;
@@ -692,8 +719,15 @@ static void on_notice(void *ctx, const char *path, int err, const char *msg)
     note(sc, path, msg);
 }
 
+static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res);
+
 int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
 {
+    if (opts->jobs > 1) {
+        int r = scan_parallel(rs, opts, res);
+        if (r != -2)
+            return r;  /* -2: no thread could be started; scan in this one */
+    }
     scan_ctx sc = {.rs = rs, .opts = opts, .res = res};
     res->roots = sa_calloc(opts->n_roots ? opts->n_roots : 1, sizeof(char *));
     if (res->roots == NULL)
@@ -725,4 +759,302 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
     if (sa_result_sort(res) < 0)
         sc.oom = 1;
     return sc.oom ? -1 : 0;
+}
+
+/* ---- parallel scan ------------------------------------------------------------------------
+ * The calling thread walks and detects; a pool of opts->jobs threads runs scan_entry on the
+ * claimed files; results come back in walk order (pool.h) and are appended to the result as
+ * the sequential scan would have made them, so every report is byte-identical whatever the
+ * number of threads. Only findings, errors and notices are kept; each file's bytes and tree
+ * are freed by the worker that made them. A job is one claimed entry, or the claimed files
+ * of one directory that a `merge: directory` service reads as one configuration (submitted
+ * when the walk leaves the directory, where the sequential scan evaluates the group), or a
+ * notice of the walk (no work; it keeps its place in the order). */
+#include "pool.h"
+
+typedef struct job_entry {
+    char *path, *rel, *name;
+    struct stat st;
+    size_t seq;
+} job_entry;
+
+typedef struct job {
+    const sa_ruleset *rs;
+    const sa_scan_opts *opts;
+    const char *root;
+    int dirfd;            /* a duplicate of the entries' directory descriptor, or -1 */
+    job_entry *ents;
+    size_t n, cap;
+    size_t flush_seq;     /* the walk's position when a group is evaluated */
+    const sa_service *svc;  /* a group's service; NULL for a single entry */
+    char *dir;            /* a group's directory (display path with a trailing '/') */
+    char *notice_path, *notice_msg;  /* a notice of the walk */
+    sa_result res;
+    int oom;
+} job;
+
+typedef struct par_ctx {
+    const sa_ruleset *rs;
+    const sa_scan_opts *opts;
+    sa_result *res;
+    const char *root;
+    sa_pool *pool;
+    size_t seq;
+    int oom;
+    job **groups;  /* open groups along the current path, innermost last */
+    size_t n_groups, cap_groups;
+} par_ctx;
+
+static void job_free(job *j)
+{
+    if (j == NULL)
+        return;
+    for (size_t i = 0; i < j->n; i++) {
+        sa_free(j->ents[i].path);
+        sa_free(j->ents[i].rel);
+        sa_free(j->ents[i].name);
+    }
+    sa_free(j->ents);
+    if (j->dirfd >= 0)
+        close(j->dirfd);
+    sa_free(j->dir);
+    sa_free(j->notice_path);
+    sa_free(j->notice_msg);
+    sa_result_free(&j->res);
+    sa_free(j);
+}
+
+static job *job_new(par_ctx *pc)
+{
+    job *j = sa_calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->rs = pc->rs;
+    j->opts = pc->opts;
+    j->root = pc->root;
+    j->dirfd = -1;
+    return j;
+}
+
+static int job_add(job *j, const sa_walk_entry *e, size_t seq)
+{
+    /* the walk closes its descriptor when it leaves the directory: keep a duplicate */
+    if (j->n == 0 && e->dirfd != AT_FDCWD &&
+        (j->dirfd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return -1;
+    if (j->n == j->cap) {
+        size_t nc = j->cap ? j->cap * 2 : 1;
+        job_entry *v = sa_realloc(j->ents, nc * sizeof(*v));
+        if (v == NULL)
+            return -1;
+        j->ents = v;
+        j->cap = nc;
+    }
+    job_entry *je = &j->ents[j->n];
+    je->path = sa_strdup(e->path);
+    je->rel = sa_strdup(e->rel);
+    je->name = sa_strdup(e->name);
+    je->st = e->st;
+    je->seq = seq;
+    j->n++;
+    return je->path && je->rel && je->name ? 0 : -1;
+}
+
+/* In a worker: run the sequential per-file code on the job's entries into j->res. */
+static void job_work(void *item)
+{
+    job *j = item;
+    scan_ctx sc = {.rs = j->rs, .opts = j->opts, .res = &j->res, .root = j->root};
+    for (size_t i = 0; i < j->n && !sc.oom; i++) {
+        const job_entry *je = &j->ents[i];
+        sa_walk_entry e = {.root = j->root, .path = je->path, .rel = je->rel,
+                           .name = je->name, .dirfd = j->dirfd >= 0 ? j->dirfd : AT_FDCWD,
+                           .st = je->st};
+        sc.seq = je->seq;
+        if (scan_entry(&sc, &e) < 0)
+            sc.oom = 1;
+    }
+    sc.seq = j->flush_seq;
+    if (flush_groups(&sc, NULL) < 0)
+        sc.oom = 1;
+    sa_free(sc.groups);
+    j->oom = sc.oom;
+}
+
+/* In the walking thread, in walk order. */
+static void job_done(void *ctx, void *item)
+{
+    par_ctx *pc = ctx;
+    job *j = item;
+    if (j->notice_msg && sa_result_add_notice(pc->res, j->notice_path, j->notice_msg) < 0)
+        pc->oom = 1;
+    if (j->oom || sa_result_take(pc->res, &j->res) < 0)
+        pc->oom = 1;
+    job_free(j);
+}
+
+/* Submit the groups the walk has left (all when path is NULL), innermost first. */
+static void par_flush_groups(par_ctx *pc, const char *path)
+{
+    while (pc->n_groups > 0) {
+        job *g = pc->groups[pc->n_groups - 1];
+        if (path && strncmp(path, g->dir, strlen(g->dir)) == 0)
+            break;
+        g->flush_seq = pc->seq;
+        sa_pool_submit(pc->pool, g, 1);
+        pc->n_groups--;
+    }
+}
+
+/* Detection as scan_entry does it, with a sniff of the first bytes where the name alone does
+ * not decide. 1 with *merge set to the `merge: directory` service that claims e (or NULL),
+ * 0 when no service claims it (nothing to do), 1 with *merge NULL when the sniff could not
+ * read the file (the job reports it). */
+static int detect_merge(par_ctx *pc, const sa_walk_entry *e, const sa_service **merge)
+{
+    int needs_sniff = 0;
+    const sa_filepat *pat = NULL;
+    const sa_service *svc = sa_detect(pc->rs, e->path, NULL, &needs_sniff, &pat);
+    *merge = NULL;
+    if (svc || !needs_sniff) {
+        *merge = svc && svc->merge_dir && S_ISREG(e->st.st_mode) ? svc : NULL;
+        return svc != NULL;
+    }
+    if (!S_ISREG(e->st.st_mode))
+        return 0;  /* a sniff needs bytes: scan_entry says nothing either */
+    int fd = sa_walk_open(e, pc->opts->follow_symlinks);
+    if (fd < 0)
+        return 1;
+    char head[SNIFF_BYTES + 1];
+    size_t n = 0;
+    while (n < SNIFF_BYTES) {
+        ssize_t r = read(fd, head + n, SNIFF_BYTES - n);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0) {
+            close(fd);
+            return 1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    head[n] = '\0';
+    svc = sa_detect(pc->rs, e->path, head, &needs_sniff, &pat);
+    *merge = svc && svc->merge_dir ? svc : NULL;
+    return svc != NULL;
+}
+
+static int par_on_file(void *ctx, const sa_walk_entry *e)
+{
+    par_ctx *pc = ctx;
+    if (pc->oom)
+        return -1;
+    pc->seq++;
+    if (pc->n_groups)
+        par_flush_groups(pc, e->path);
+    int regular = S_ISREG(e->st.st_mode);
+    if (regular)
+        pc->res->files_seen++;
+    const sa_service *msvc;
+    if (!detect_merge(pc, e, &msvc))
+        return 0;
+    job *j = NULL;
+    if (msvc) {
+        size_t dl = strlen(e->path) - strlen(e->name);
+        job *g = pc->n_groups ? pc->groups[pc->n_groups - 1] : NULL;
+        if (g == NULL || g->svc != msvc || strlen(g->dir) != dl ||
+            strncmp(g->dir, e->path, dl) != 0) {
+            if (pc->n_groups == pc->cap_groups) {
+                size_t nc = pc->cap_groups ? pc->cap_groups * 2 : 8;
+                job **v = sa_realloc(pc->groups, nc * sizeof(*v));
+                if (v == NULL)
+                    goto oom;
+                pc->groups = v;
+                pc->cap_groups = nc;
+            }
+            if ((g = job_new(pc)) == NULL)
+                goto oom;
+            pc->groups[pc->n_groups++] = g;
+            g->svc = msvc;
+            if ((g->dir = sa_strndup(e->path, dl)) == NULL)
+                goto oom;
+        }
+        if (job_add(g, e, pc->seq) < 0)
+            goto oom;
+        return 0;
+    }
+    if ((j = job_new(pc)) == NULL || job_add(j, e, pc->seq) < 0)
+        goto oom;
+    j->flush_seq = pc->seq;
+    sa_pool_submit(pc->pool, j, 1);
+    return 0;
+oom:
+    job_free(j);
+    pc->oom = 1;
+    return -1;
+}
+
+static void par_on_notice(void *ctx, const char *path, int err, const char *msg)
+{
+    par_ctx *pc = ctx;
+    (void)err;
+    job *j = job_new(pc);
+    if (j == NULL || (j->notice_path = sa_strdup(path)) == NULL ||
+        (j->notice_msg = sa_strdup(msg)) == NULL) {
+        job_free(j);
+        pc->oom = 1;
+        return;
+    }
+    sa_pool_submit(pc->pool, j, 0);
+}
+
+/* 0, -1 when out of memory, -2 when the pool could not be made (res untouched). */
+static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
+{
+    par_ctx pc = {.rs = rs, .opts = opts, .res = res};
+    /* enough jobs per thread that a long file at the head of the order (whose result must
+     * be taken first) does not leave the other threads idle */
+    pc.pool = sa_pool_new(opts->jobs, 16 * (size_t)opts->jobs + 16, job_work, job_done, &pc);
+    if (pc.pool == NULL)
+        return -2;
+    res->roots = sa_calloc(opts->n_roots ? opts->n_roots : 1, sizeof(char *));
+    for (size_t i = 0; res->roots && i < opts->n_roots; i++) {
+        if ((res->roots[i] = sa_strdup(opts->roots[i])) == NULL)
+            break;
+        res->n_roots++;
+    }
+    if (res->roots == NULL || res->n_roots < opts->n_roots) {
+        sa_pool_free(pc.pool);
+        return -1;
+    }
+    sa_walk_opts wo = {.follow_symlinks = opts->follow_symlinks,
+                       .one_file_system = opts->one_file_system,
+                       .excludes = opts->excludes,
+                       .n_excludes = opts->n_excludes,
+                       .lim = &opts->lim};
+    for (size_t i = 0; i < opts->n_roots && !pc.oom; i++) {
+        pc.root = opts->roots[i];
+        int r = sa_walk(opts->roots[i], &wo, par_on_file, par_on_notice, &pc);
+        if (pc.oom) {
+            for (size_t g = 0; g < pc.n_groups; g++)
+                job_free(pc.groups[g]);
+            pc.n_groups = 0;
+        }
+        par_flush_groups(&pc, NULL);
+        sa_pool_drain(pc.pool);
+        if (r < 0 && !pc.oom) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "cannot scan: %s", strerror(-r));
+            if (sa_result_add_error(res, opts->roots[i], 0, 0, "", msg, ++pc.seq) < 0)
+                pc.oom = 1;
+        }
+    }
+    sa_pool_free(pc.pool);
+    for (size_t g = 0; g < pc.n_groups; g++)
+        job_free(pc.groups[g]);
+    sa_free(pc.groups);
+    sa_result_sort(res);
+    return pc.oom ? -1 : 0;
 }

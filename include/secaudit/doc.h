@@ -80,6 +80,9 @@ sa_node *sa_node_scalar(sa_doc *doc, sa_type type, size_t off, const char *s, si
 void sa_node_append(sa_node *parent, sa_node *child);
 /* Copies key[0..n) into the arena; returns 0, or -1 when out of memory. */
 int sa_node_set_key(sa_doc *doc, sa_node *node, const char *key, size_t n, size_t key_off);
+/* Sets a key that outlives the doc (a string literal: a parser's fixed member names), without
+ * copying it. */
+void sa_node_set_static_key(sa_node *node, const char *key, size_t key_off);
 
 /* The last member of map whose key equals key[0..n) (the one a "last wins" reader uses),
  * or NULL. */

@@ -29,6 +29,8 @@ typedef struct sa_eval_ctx {
     const struct stat *st;    /* the file's status (for world_readable) */
     sa_arena *scratch;        /* for strings made during evaluation */
     int depth;                /* same_as recursion guard */
+    struct sa_map_cache *maps;  /* indexes of large maps, made in scratch on first lookup
+                                   (leave NULL) */
 } sa_eval_ctx;
 
 /* What a path resolved to. */

@@ -1,7 +1,9 @@
 /* finding.h — findings and scan errors, the one list every report writer is fed.
  *
  * Ownership: an sa_result owns its findings' and errors' strings (sa_result_free); a
- * finding points at its rule, which the ruleset owns and which must outlive the result. */
+ * finding points at its rule, which the ruleset owns and which must outlive the result. The
+ * strings of one finding (file, rel, key, message, evidence, default_note) are a single
+ * allocation that starts at `file`: sa_free(f->file) releases them all. */
 #ifndef SECAUDIT_FINDING_H
 #define SECAUDIT_FINDING_H
 
@@ -92,6 +94,10 @@ void sa_result_free(sa_result *r);
 int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned col,
                         const char *service, const char *message, size_t seq);
 int sa_result_add_notice(sa_result *r, const char *path, const char *message);
+/* Move src's findings, errors, notices and ignore comments to the end of dst's (in their order) and add its
+ * counts; src is left empty. 0, or -1 when out of memory (src then keeps what was not
+ * moved). */
+int sa_result_take(sa_result *dst, sa_result *src);
 /* Sort findings by (seq, line, col, rule id, key) and errors by (seq, line): the order of
  * every report. */
 int sa_result_sort(sa_result *r);  /* 0, or -1 when out of memory */

@@ -22,6 +22,8 @@ typedef struct sa_scan_opts {
     const char *const *excludes;
     size_t n_excludes;
     sa_limits lim;
+    unsigned jobs;  /* threads that read, parse and evaluate files; 0 or 1: all in the
+                       calling thread. The result is the same whatever the number. */
 } sa_scan_opts;
 
 /* Scan every root into res (which must be zeroed). A root that cannot be opened is an error

@@ -4,6 +4,9 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,7 @@ enum exit_code {
 };
 
 enum opt_id {
-    OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h',
+    OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_QUIET = 'q', OPT_HELP = 'h', OPT_JOBS = 'j',
     OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
     OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
     OPT_PROFILE, OPT_IGNORE, OPT_NO_INLINE_IGNORES, OPT_BASELINE, OPT_WRITE_BASELINE,
@@ -48,6 +51,7 @@ static const struct option options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
     {"ignore", required_argument, NULL, OPT_IGNORE},
+    {"jobs", required_argument, NULL, OPT_JOBS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
@@ -92,6 +96,8 @@ static const char usage_text[] =
     "      --no-inline-ignores     disregard secaudit:ignore comments in scanned files\n"
     "      --baseline FILE         only findings not in FILE count toward the exit code\n"
     "      --write-baseline FILE   record the current findings as the baseline in FILE\n"
+    "  -j, --jobs N                files parsed and evaluated at once (default: the number\n"
+    "                              of online CPUs; 1: all in one thread); same report\n"
     "\n"
     "exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/rule/internal error,\n"
     "3 some claimed file could not be read or parsed (and nothing reached --fail-on)\n";
@@ -129,6 +135,7 @@ typedef struct cli {
     int no_inline_ignores;
     const char *baseline, *write_baseline;
     const char *profile;
+    unsigned jobs;  /* 0: the number of online CPUs */
 } cli;
 
 /* The report formats, one row each. */
@@ -170,7 +177,7 @@ static int parse_options(int argc, char **argv, cli *c)
 {
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":f:o:qh", options, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":f:o:qhj:", options, NULL)) != -1) {
         switch (ch) {
         case OPT_FORMAT: {
             size_t i = 0, n = sizeof(formats) / sizeof(formats[0]);
@@ -242,6 +249,15 @@ static int parse_options(int argc, char **argv, cli *c)
                 return -1;
             }
             break;
+        case OPT_JOBS: {
+            size_t n;
+            if (parse_size(optarg, &n) < 0 || n > 1024) {
+                usage_error("--jobs: '%s' is not a number of threads from 1 to 1024", optarg);
+                return -1;
+            }
+            c->jobs = (unsigned)n;
+            break;
+        }
         case OPT_FOLLOW:
             c->follow = 1;
             break;
@@ -473,7 +489,11 @@ static int cmd_scan(int argc, char **argv)
     sa_scan_opts so = {.roots = roots, .n_roots = n_roots, .follow_symlinks = c.follow,
                        .one_file_system = c.one_fs,
                        .excludes = (const char *const *)c.excludes,
-                       .n_excludes = c.n_excludes, .lim = c.lim};
+                       .n_excludes = c.n_excludes, .lim = c.lim, .jobs = c.jobs};
+    if (so.jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        so.jobs = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+    }
     sa_suppress_opts sup = {.inline_ignores = !c.no_inline_ignores, .ignores = &ign,
                             .today = today};
     if (sa_scan(rs, &so, &res) < 0 || sa_suppress_apply(&res, &sup) < 0 ||
@@ -684,6 +704,14 @@ done:
 
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* A scan allocates and frees a document per file. By default glibc gives the freed top
+     * of the heap back to the kernel after each file (and large blocks are mmap'ed and
+     * unmapped each time), so the next file faults in fresh zeroed pages: about 30 % of the
+     * CPU of a tree scan (bench/RESULTS.md). Keep up to 32 MiB of freed memory instead. */
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
     sa_xml_init();
     sa_json_init();
     int code;

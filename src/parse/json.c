@@ -4,7 +4,9 @@
  *   1. blank: comments (string-aware) and a UTF-8 BOM become spaces; newlines inside block
  *      comments are kept, so every byte offset and line stays true;
  *   2. judge: jansson's json_loadb decides whether the copy is JSON (its grammar, its UTF-8
- *      and escape checks). Its tree is dropped at once: jansson keeps no positions;
+ *      and escape checks). Its tree is dropped at once: jansson keeps no positions. A fast
+ *      strict validator (quick_valid) answers first for the common case of plain valid JSON
+ *      and defers to jansson whenever it is not sure;
  *   3. build: a small structural scanner walks the copy, now known to be valid, and makes
  *      the nodes with their byte offsets. It is hand-written because no JSON library gives
  *      per-value positions (jansson's maintainer: not planned). It is iterative (no
@@ -384,6 +386,148 @@ static size_t scan_number(const char *b, size_t len, size_t i, int *ok)
     }
     *ok = 1;
     return i;
+}
+
+/* ---- the fast path: a strict validator that jansson never contradicts ------------------
+ * Most files are valid JSON, and jansson's full decode (a hash table and an allocation per
+ * value) cost more than the rest of the parse. quick_valid accepts a subset of what jansson
+ * accepts: plain RFC 8259 JSON with well-formed UTF-8, at most QUICK_MAX_DEPTH deep. Anything
+ * it is unsure of (a \u escape of a surrogate or of NUL, an exponent or a very long number,
+ * which jansson may refuse as out of range, any error at all) sends the text to jansson,
+ * which then decides and gives the error. So the result never depends on which path ran. */
+enum { QUICK_MAX_DEPTH = 1000, QUICK_MAX_NUMBER = 300 };
+
+/* A string whose opening quote is at b[*i]; moves *i past the closing quote. 1 when it is
+ * surely valid. */
+static int quick_string(const char *b, size_t len, size_t *i)
+{
+    const unsigned char *s = (const unsigned char *)b;
+    size_t k = *i + 1;
+    while (k < len) {
+        unsigned c = s[k];
+        if (c == '"') {
+            *i = k + 1;
+            return 1;
+        }
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (k + 1 >= len)
+                return 0;
+            char e = b[k + 1];
+            if (e == 'u') {
+                long cp = hex4(b, len, k + 2);
+                if (cp <= 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+                    return 0;
+                k += 6;
+            } else if (strchr("\"\\/bfnrt", e) != NULL && e != '\0') {
+                k += 2;
+            } else {
+                return 0;
+            }
+            continue;
+        }
+        if (c < 0x80) {
+            k++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 4, cp = c & 0x07;
+        else
+            return 0;
+        if (len - k < n)
+            return 0;
+        for (size_t m = 1; m < n; m++) {
+            if ((s[k + m] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[k + m] & 0x3F);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        k += n;
+    }
+    return 0;
+}
+
+/* 1 when b[0..len) is surely one JSON value that jansson accepts. */
+static int quick_valid(const char *b, size_t len)
+{
+    char close[QUICK_MAX_DEPTH];
+    size_t depth = 0, i = 0;
+    enum { VALUE, KEY, AFTER } want = VALUE;
+    for (;;) {
+        while (i < len && is_ws(b[i]))
+            i++;
+        if (want == AFTER) {
+            if (depth == 0)
+                return i == len;
+            if (i == len)
+                return 0;
+            if (b[i] == ',') {
+                i++;
+                want = close[depth - 1] == '}' ? KEY : VALUE;
+            } else if (b[i] == close[depth - 1]) {
+                i++;
+                depth--;
+            } else {
+                return 0;
+            }
+            continue;
+        }
+        if (i == len)
+            return 0;
+        if (want == KEY) {
+            if (b[i] != '"' || !quick_string(b, len, &i))
+                return 0;
+            while (i < len && is_ws(b[i]))
+                i++;
+            if (i == len || b[i] != ':')
+                return 0;
+            i++;
+            want = VALUE;
+            continue;
+        }
+        char c = b[i];
+        want = AFTER;
+        if (c == '{' || c == '[') {
+            if (depth == QUICK_MAX_DEPTH)
+                return 0;
+            close[depth++] = c == '{' ? '}' : ']';
+            i++;
+            while (i < len && is_ws(b[i]))
+                i++;
+            if (i < len && b[i] == close[depth - 1]) {
+                i++;
+                depth--;
+            } else {
+                want = c == '{' ? KEY : VALUE;
+            }
+        } else if (c == '"') {
+            if (!quick_string(b, len, &i))
+                return 0;
+        } else if (c == '-' || is_digit(c)) {
+            int ok;
+            size_t end = scan_number(b, len, i, &ok);
+            if (!ok || end - i > QUICK_MAX_NUMBER || memchr(b + i, 'e', end - i) ||
+                memchr(b + i, 'E', end - i))
+                return 0;
+            i = end;
+        } else if (len - i >= 4 && (memcmp(b + i, "true", 4) == 0 ||
+                                    memcmp(b + i, "null", 4) == 0)) {
+            i += 4;
+        } else if (len - i >= 5 && memcmp(b + i, "false", 5) == 0) {
+            i += 5;
+        } else {
+            return 0;
+        }
+    }
 }
 
 /* The token starting at or after pos (whitespace skipped), as jansson's lexer cuts it. */
@@ -848,12 +992,14 @@ int sa_parse_json(sa_doc *doc, sa_perr *err)
 
     int rc = -1, have = 0;
     json_error_t je;
-    json_t *j = json_loadb(b, len, JUDGE_FLAGS, &je);
-    if (j == NULL) {
-        locate(doc, b, len, &je, err);
-        have = 1;
-    } else {
-        json_decref(j);
+    if (!quick_valid(b, len)) {  /* when it is valid, jansson would accept it: no need to ask */
+        json_t *j = json_loadb(b, len, JUDGE_FLAGS, &je);
+        if (j == NULL) {
+            locate(doc, b, len, &je, err);
+            have = 1;
+        } else {
+            json_decref(j);
+        }
     }
     /* the first problem in the file wins; a NUL inside a string keeps jansson's message */
     if (nul != NULL && (!have || err->off > (size_t)(nul - b))) {

@@ -297,10 +297,12 @@ static sa_node *tok_node(hba *h, const tok *t, const char *key)
 {
     size_t off = at(h, t->raw);
     sa_node *n = sa_node_scalar(h->doc, SA_STR, off, h->dec.buf + t->dec, t->len);
-    if (n == NULL || (key && sa_node_set_key(h->doc, n, key, strlen(key), off) < 0)) {
+    if (n == NULL) {
         oom(h, off);
         return NULL;
     }
+    if (key)
+        sa_node_set_static_key(n, key, off);
     if (t->quoted)
         n->flags |= SA_NODE_QUOTED;
     return n;
@@ -320,8 +322,9 @@ static int add_list(hba *h, sa_node *rec, size_t f, const char *key)
 {
     size_t off = field_off(h, f);
     sa_node *l = sa_node_new(h->doc, SA_LIST, off);
-    if (l == NULL || sa_node_set_key(h->doc, l, key, strlen(key), off) < 0)
+    if (l == NULL)
         return oom(h, off);
+    sa_node_set_static_key(l, key, off);
     for (size_t k = 0; k < h->fields[f].n; k++) {
         sa_node *n = tok_node(h, ftok(h, f, k), NULL);
         if (n == NULL)
@@ -336,8 +339,9 @@ static int add_synth(hba *h, sa_node *rec, const char *key, const char *val, siz
                      size_t off)
 {
     sa_node *n = sa_node_scalar(h->doc, SA_STR, off, val, len);
-    if (n == NULL || sa_node_set_key(h->doc, n, key, strlen(key), off) < 0)
+    if (n == NULL)
         return oom(h, off);
+    sa_node_set_static_key(n, key, off);
     n->flags |= SA_NODE_SYNTH;
     sa_node_append(rec, n);
     return 0;
@@ -365,8 +369,9 @@ static int add_text(hba *h, sa_node *rec)
     /* the arena string is the value: no second copy */
     size_t off = field_off(h, 0);
     sa_node *n = sa_node_new(h->doc, SA_STR, off);
-    if (n == NULL || sa_node_set_key(h->doc, n, "text", 4, off) < 0)
+    if (n == NULL)
         return oom(h, off);
+    sa_node_set_static_key(n, "text", off);
     n->str = s;
     n->len = o;
     n->flags |= SA_NODE_SYNTH;
@@ -503,8 +508,9 @@ static int parse_options(hba *h, sa_node *rec, size_t fi)
 {
     size_t off = fi < h->nf ? field_off(h, fi) : at(h, h->ln.len);
     sa_node *opts = sa_node_new(h->doc, SA_MAP, off);
-    if (opts == NULL || sa_node_set_key(h->doc, opts, "options", 7, off) < 0)
+    if (opts == NULL)
         return oom(h, off);
+    sa_node_set_static_key(opts, "options", off);
     for (; fi < h->nf; fi++) {
         for (size_t k = 0; k < h->fields[fi].n; k++) {
             const tok *t = ftok(h, fi, k);

@@ -7,24 +7,20 @@
 
 #include "secaudit/alloc.h"
 
-int sa_posbuf_put(sa_posbuf *b, char c, size_t off)
+int sa_posbuf_grow(sa_posbuf *b)
 {
-    if (b->len + 2 > b->cap) {
-        if (b->cap > SIZE_MAX / 2 / sizeof(size_t))
-            return -1;
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        char *nb = sa_realloc(b->buf, nc);
-        if (nb == NULL)
-            return -1;
-        b->buf = nb;
-        size_t *m = sa_realloc(b->map, nc * sizeof(size_t));
-        if (m == NULL)
-            return -1;
-        b->map = m;
-        b->cap = nc;
-    }
-    b->buf[b->len] = c;
-    b->map[b->len++] = off;
+    if (b->cap > SIZE_MAX / 2 / sizeof(size_t))
+        return -1;
+    size_t nc = b->cap ? b->cap * 2 : 256;
+    char *nb = sa_realloc(b->buf, nc);
+    if (nb == NULL)
+        return -1;
+    b->buf = nb;
+    size_t *m = sa_realloc(b->map, nc * sizeof(size_t));
+    if (m == NULL)
+        return -1;
+    b->map = m;
+    b->cap = nc;
     return 0;
 }
 

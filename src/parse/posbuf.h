@@ -12,8 +12,19 @@ typedef struct sa_posbuf {
     size_t len, cap;
 } sa_posbuf;
 
-/* Append byte c that came from file offset off. 0, or -1 when out of memory. */
-int sa_posbuf_put(sa_posbuf *b, char c, size_t off);
+/* Make room for at least 2 more bytes. 0, or -1 when out of memory. */
+int sa_posbuf_grow(sa_posbuf *b);
+
+/* Append byte c that came from file offset off. 0, or -1 when out of memory. Inline: the
+ * parsers call it for every byte. */
+static inline int sa_posbuf_put(sa_posbuf *b, char c, size_t off)
+{
+    if (b->len + 2 > b->cap && sa_posbuf_grow(b) < 0)
+        return -1;
+    b->buf[b->len] = c;
+    b->map[b->len++] = off;
+    return 0;
+}
 void sa_posbuf_free(sa_posbuf *b);
 
 /* The checks every hand-written line parser makes before parsing text[start..len): no NUL

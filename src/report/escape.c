@@ -42,11 +42,18 @@ int sa_fput_escaped(FILE *out, const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_len(s + i, len - i);
-        if (n == 1 && s[i] >= 0x20 && s[i] != 0x7F && s[i] != '\\') {
-            if (putc(s[i], out) == EOF)
+        /* a run of printable ASCII goes out at once */
+        size_t run = i;
+        while (run < len && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '\\')
+            run++;
+        if (run > i) {
+            if (fwrite(s + i, 1, run - i, out) != run - i)
                 return -1;
-        } else if (n == 1 && s[i] == '\\') {
+            i = run;
+            continue;
+        }
+        size_t n = utf8_len(s + i, len - i);
+        if (n == 1 && s[i] == '\\') {
             if (fputs("\\\\", out) == EOF)
                 return -1;
         } else if (n == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0) {

@@ -4,6 +4,8 @@
 #include "rules/engine.h"
 
 #include <fnmatch.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,18 @@
 #include "rules/checks.h"
 #include "secaudit/alloc.h"
 #include "secaudit/expr.h"
+
+/* fnmatch(glob, s, 0), with the glob's literal prefix compared first: most globs differ
+ * from most paths in their first bytes, and fnmatch costs far more than strncmp. */
+static int glob_matches(const char *glob, const char *s)
+{
+    size_t lit = strcspn(glob, "*?[\\");
+    if (strncmp(glob, s, lit) != 0)
+        return 0;
+    if (glob[lit] == '\0')
+        return s[lit] == '\0';
+    return fnmatch(glob + lit, s + lit, 0) == 0;
+}
 
 static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *label)
 {
@@ -26,7 +40,7 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
     if (sa_node_path(value, fe->view, path, sizeof(path)) < 0)
         path[0] = '\0';
     for (size_t i = 0; i < fe->svc->n_secrets; i++)
-        if (path[0] && fnmatch(fe->svc->secrets[i], path, 0) == 0)
+        if (path[0] && glob_matches(fe->svc->secrets[i], path))
             return 1;
     return 0;
 }
@@ -89,30 +103,70 @@ static void scrub_label(const char *label, const sa_node *secret, char *out, siz
     out[n] = '\0';
 }
 
-/* Expand {key} and {value} in a message template. */
-static char *expand(const char *tpl, const char *key, const char *value)
+/* Expand {key} and {value} in a message template into out (when not NULL); returns the
+ * expanded length. */
+static size_t expand(char *out, const char *tpl, const char *key, const char *value)
 {
-    size_t cap = strlen(tpl) + 1, n = 0;
-    for (const char *p = tpl; (p = strchr(p, '{')); p++)
-        cap += strlen(key) + strlen(value);
-    char *out = sa_malloc(cap);
-    if (out == NULL)
-        return NULL;
+    size_t n = 0, kl = strlen(key), vl = strlen(value);
     for (const char *p = tpl; *p;) {
-        if (strncmp(p, "{key}", 5) == 0) {
-            memcpy(out + n, key, strlen(key));
-            n += strlen(key);
+        if (*p == '{' && strncmp(p, "{key}", 5) == 0) {
+            if (out)
+                memcpy(out + n, key, kl);
+            n += kl;
             p += 5;
-        } else if (strncmp(p, "{value}", 7) == 0) {
-            memcpy(out + n, value, strlen(value));
-            n += strlen(value);
+        } else if (*p == '{' && strncmp(p, "{value}", 7) == 0) {
+            if (out)
+                memcpy(out + n, value, vl);
+            n += vl;
             p += 7;
         } else {
-            out[n++] = *p++;
+            if (out)
+                out[n] = *p;
+            n++;
+            p++;
         }
     }
-    out[n] = '\0';
-    return out;
+    return n;
+}
+
+/* Copy s (n bytes) and a NUL to *p, advance *p; returns the copy. */
+static char *put_str(char **p, const char *s, size_t n)
+{
+    char *d = *p;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    *p += n + 1;
+    return d;
+}
+
+/* The top-level members of a merged tree sorted by address, so that the file of a node is
+ * found by binary search (a linear search per finding is quadratic on a large merged
+ * directory). */
+typedef struct sa_member_ix {
+    uintptr_t node;
+    size_t file;
+} sa_member_ix;
+
+static int cmp_ix(const void *a, const void *b)
+{
+    const sa_member_ix *x = a, *y = b;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static int index_members(sa_file_eval *fe)
+{
+    if (fe->n_files <= 1 || fe->n_members == 0)
+        return 0;
+    if (fe->n_members > SIZE_MAX / sizeof(sa_member_ix))
+        return -1;
+    sa_member_ix *ix = sa_arena_alloc(fe->scratch, fe->n_members * sizeof(*ix));
+    if (ix == NULL)
+        return -1;
+    for (size_t i = 0; i < fe->n_members; i++)
+        ix[i] = (sa_member_ix){(uintptr_t)fe->members[i], fe->member_file[i]};
+    qsort(ix, fe->n_members, sizeof(*ix), cmp_ix);
+    fe->member_ix = ix;
+    return 0;
 }
 
 size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
@@ -125,6 +179,12 @@ size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
         n = n->origin;
     while (n->parent && n->parent != fe->tree)
         n = n->parent;
+    if (fe->member_ix) {
+        sa_member_ix key = {(uintptr_t)n, 0};
+        const sa_member_ix *hit =
+            bsearch(&key, fe->member_ix, fe->n_members, sizeof(key), cmp_ix);
+        return hit ? hit->file : 0;
+    }
     for (size_t i = 0; i < fe->n_members; i++)
         if (fe->members[i] == n)
             return fe->member_file[i];
@@ -181,22 +241,24 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     else
         off = pos->key ? pos->key_off : pos->off;
     sa_linemap_pos(ef->lines, off, &f->line, &f->col);
-    f->file = sa_strdup(ef->file);
-    f->rel = sa_strdup(ef->rel);
-    f->key = sa_strdup(label);
-    f->evidence = sa_strdup(evidence);
-    f->message = expand(rule->message ? rule->message : rule->title, label, val);
-    f->default_note = def && def->note ? sa_strdup(def->note) : NULL;
-    if (f->file == NULL || f->rel == NULL || f->key == NULL || f->evidence == NULL ||
-        f->message == NULL || (def && def->note && f->default_note == NULL)) {
-        sa_free(f->file);
-        sa_free(f->rel);
-        sa_free(f->key);
-        sa_free(f->evidence);
-        sa_free(f->message);
-        sa_free(f->default_note);
+    /* the finding's strings are one allocation, starting at f->file (finding.h) */
+    const char *tpl = rule->message ? rule->message : rule->title;
+    const char *note = def && def->note ? def->note : NULL;
+    size_t lf = strlen(ef->file), lr = strlen(ef->rel), lk = strlen(label),
+           le = strlen(evidence), lm = expand(NULL, tpl, label, val),
+           ln = note ? strlen(note) : 0;
+    char *block = sa_malloc(lf + lr + lk + le + lm + ln + 6), *p = block;
+    if (block == NULL)
         return -1;
-    }
+    f->file = put_str(&p, ef->file, lf);
+    f->rel = put_str(&p, ef->rel, lr);
+    f->key = put_str(&p, label, lk);
+    f->evidence = put_str(&p, evidence, le);
+    f->message = p;
+    expand(p, tpl, label, val);
+    p[lm] = '\0';
+    p += lm + 1;
+    f->default_note = note ? put_str(&p, note, ln) : NULL;
     const char *parts[] = {rule->id, ef->rel, label, val};
     sa_fingerprint(parts, 4, f->fingerprint);
     res->n_findings++;
@@ -212,13 +274,23 @@ static const char *path_text(const sa_expr *path, sa_eval_ctx *ctx)
     return r.node->str;
 }
 
-/* One evaluation of rule at ctx->base; label_prefix names the element when iterating. */
+/* One evaluation of rule at ctx->base; el (index idx of its container) is the element when
+ * iterating over list, named in the label only when the rule fires. */
 static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
-                    const char *label_prefix)
+                    const sa_node *list, const sa_node *el, size_t idx)
 {
     int hit = sa_expr_eval(rule->when, ctx);
     if (hit <= 0)
         return hit;
+    char prefix[512];
+    const char *label_prefix = NULL;
+    if (el) {
+        if (list->type == SA_MAP)
+            snprintf(prefix, sizeof(prefix), "%s.%s", rule->for_each, el->key);
+        else
+            snprintf(prefix, sizeof(prefix), "%s[%zu]", rule->for_each, idx);
+        label_prefix = prefix;
+    }
     const sa_node *pos = ctx->base, *value = NULL;
     const sa_default *def = NULL;
     char label[512];
@@ -237,8 +309,10 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
     const char *ktext = rule->key_path ? path_text(rule->key_path, ctx) : NULL;
     if (ktext)
         snprintf(label, sizeof(label), "%s", ktext);
-    else if (label_prefix && rule->at)
-        snprintf(label, sizeof(label), "%s.%s", label_prefix, rule->at);
+    else if (label_prefix && rule->at) {
+        if (snprintf(label, sizeof(label), "%s.%s", label_prefix, rule->at) >= (int)sizeof(label))
+            label[sizeof(label) - 1] = '\0';  /* cut, as any label */
+    }
     else if (label_prefix)
         snprintf(label, sizeof(label), "%s", label_prefix);
     else
@@ -255,6 +329,8 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
 
 int sa_engine_run(sa_file_eval *fe)
 {
+    if (fe->member_ix == NULL && index_members(fe) < 0)
+        return -1;
     /* world_readable() speaks of "the file": only meaningful when there is one */
     sa_eval_ctx ctx = {.svc = fe->svc, .root = fe->view, .base = fe->view,
                        .st = fe->n_files == 1 ? fe->files[0].st : NULL, .scratch = fe->scratch};
@@ -269,7 +345,7 @@ int sa_engine_run(sa_file_eval *fe)
             continue;
         if (rule->each_path == NULL) {
             ctx.base = fe->view;
-            if (eval_one(fe, rule, &ctx, NULL) < 0)
+            if (eval_one(fe, rule, &ctx, NULL, NULL, 0) < 0)
                 return -1;
             continue;
         }
@@ -282,13 +358,8 @@ int sa_engine_run(sa_file_eval *fe)
             continue;
         size_t idx = 0;
         for (const sa_node *el = list->first; el; el = el->next, idx++) {
-            char prefix[512];
-            if (list->type == SA_MAP)
-                snprintf(prefix, sizeof(prefix), "%s.%s", rule->for_each, el->key);
-            else
-                snprintf(prefix, sizeof(prefix), "%s[%zu]", rule->for_each, idx);
             ctx.base = el;
-            if (eval_one(fe, rule, &ctx, prefix) < 0)
+            if (eval_one(fe, rule, &ctx, list, el, idx) < 0)
                 return -1;
         }
     }

@@ -31,6 +31,7 @@ typedef struct sa_file_eval {
     size_t n_members;
     sa_result *res;
     sa_arena *scratch;
+    const struct sa_member_ix *member_ix;  /* set by sa_engine_run: members by address */
 } sa_file_eval;
 
 /* The index (into fe->files) of the file that holds node n. */

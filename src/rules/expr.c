@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,6 +643,18 @@ static int version_ok(const sa_service *svc, const sa_default *d)
 static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *from,
                         sa_resolved *out);
 
+/* fnmatch(glob, s, 0), with the glob's literal prefix compared first: most globs differ
+ * from most paths in their first bytes, and fnmatch costs far more than strncmp. */
+static int glob_matches(const char *glob, const char *s)
+{
+    size_t lit = strcspn(glob, "*?[\\");
+    if (strncmp(glob, s, lit) != 0)
+        return 0;
+    if (glob[lit] == '\0')
+        return s[lit] == '\0';
+    return fnmatch(glob + lit, s + lit, 0) == 0;
+}
+
 /* Look up the service's default for view path abs (a NUL-terminated string). */
 static int lookup_default(sa_eval_ctx *ctx, const char *abs, sa_resolved *out)
 {
@@ -650,7 +663,7 @@ static int lookup_default(sa_eval_ctx *ctx, const char *abs, sa_resolved *out)
         return 0;
     for (size_t i = 0; i < svc->n_defaults; i++) {
         const sa_default *d = &svc->defaults[i];
-        if (fnmatch(d->key, abs, 0) != 0 || !version_ok(svc, d))
+        if (!glob_matches(d->key, abs) || !version_ok(svc, d))
             continue;
         if (d->same_as_path) {
             if (ctx->depth > 8)
@@ -671,10 +684,113 @@ static int lookup_default(sa_eval_ctx *ctx, const char *abs, sa_resolved *out)
     return 0;
 }
 
+/* ---- large maps: looked up through a hash index ------------------------------------------
+ * sa_map_get is a linear scan; a rule that looks up a top-level key for each of many
+ * elements would then cost elements x members. A map of MAP_INDEX_MIN members or more gets
+ * an index (open addressing, the last member of a repeated key wins, as in sa_map_get) the
+ * first time it is looked up; the indexes live in the evaluation's scratch arena, each map
+ * indexed at most once, so their memory is bounded by the tree's size. */
+enum { MAP_INDEX_MIN = 32 };
+
+typedef struct map_ix {
+    const sa_node *map;
+    const sa_node **slot;  /* mask + 1 slots */
+    size_t mask;
+} map_ix;
+
+struct sa_map_cache {
+    map_ix *v;  /* open addressing by map address; mask + 1 entries */
+    size_t mask, n;
+};
+
+static size_t hash_key(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static size_t hash_ptr(const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 17);
+}
+
+/* The index of map in ctx's cache, made when missing; NULL when out of memory. */
+static const map_ix *map_index(sa_eval_ctx *ctx, const sa_node *map)
+{
+    struct sa_map_cache *c = ctx->maps;
+    if (c == NULL) {
+        if ((c = sa_arena_alloc(ctx->scratch, sizeof(*c))) == NULL ||
+            (c->v = sa_arena_alloc(ctx->scratch, 16 * sizeof(map_ix))) == NULL)
+            return NULL;
+        c->mask = 15;
+        ctx->maps = c;
+    }
+    size_t h = hash_ptr(map) & c->mask;
+    while (c->v[h].map && c->v[h].map != map)
+        h = (h + 1) & c->mask;
+    if (c->v[h].map)
+        return &c->v[h];
+    if (2 * (c->n + 1) > c->mask + 1) {  /* grow the cache, then find the place again */
+        size_t nm = 2 * (c->mask + 1) - 1;
+        map_ix *nv = sa_arena_alloc(ctx->scratch, (nm + 1) * sizeof(map_ix));
+        if (nv == NULL)
+            return NULL;
+        for (size_t i = 0; i <= c->mask; i++) {
+            if (c->v[i].map == NULL)
+                continue;
+            size_t k = hash_ptr(c->v[i].map) & nm;
+            while (nv[k].map)
+                k = (k + 1) & nm;
+            nv[k] = c->v[i];
+        }
+        c->v = nv;
+        c->mask = nm;
+        h = hash_ptr(map) & c->mask;
+        while (c->v[h].map)
+            h = (h + 1) & c->mask;
+    }
+    size_t members = 0, size = 64;
+    for (const sa_node *m = map->first; m; m = m->next)
+        members++;  /* count them: a view's map may not keep count */
+    while (size < 2 * members)
+        size *= 2;
+    const sa_node **slot = sa_arena_alloc(ctx->scratch, size * sizeof(*slot));
+    if (slot == NULL)
+        return NULL;
+    for (const sa_node *m = map->first; m; m = m->next) {
+        size_t k = hash_key(m->key, m->key_len) & (size - 1);
+        while (slot[k] && !(slot[k]->key_len == m->key_len &&
+                            memcmp(slot[k]->key, m->key, m->key_len) == 0))
+            k = (k + 1) & (size - 1);
+        slot[k] = m;  /* a later member with the same key replaces the earlier one */
+    }
+    c->v[h] = (map_ix){.map = map, .slot = slot, .mask = size - 1};
+    c->n++;
+    return &c->v[h];
+}
+
+/* sa_map_get, through an index for a large map. */
+static const sa_node *map_get(sa_eval_ctx *ctx, const sa_node *map, const char *key, size_t n)
+{
+    const map_ix *ix = NULL;
+    if (ctx && ctx->scratch && map->type == SA_MAP && map->count >= MAP_INDEX_MIN)
+        ix = map_index(ctx, map);
+    if (ix == NULL)
+        return sa_map_get(map, key, n);
+    size_t k = hash_key(key, n) & ix->mask;
+    for (const sa_node *m; (m = ix->slot[k]) != NULL; k = (k + 1) & ix->mask)
+        if (m->key_len == n && memcmp(m->key, key, n) == 0)
+            return m;
+    return NULL;
+}
+
 /* Greedy resolution of segs[i..n) below node; returns the node or NULL, and the deepest
  * node reached in *nearest. */
-static const sa_node *walk_segs(const sa_node *node, const seg *segs, size_t i, size_t n,
-                                const sa_node **nearest)
+static const sa_node *walk_segs(sa_eval_ctx *ctx, const sa_node *node, const seg *segs,
+                                size_t i, size_t n, const sa_node **nearest)
 {
     if (i == n)
         return node;
@@ -688,7 +804,7 @@ static const sa_node *walk_segs(const sa_node *node, const seg *segs, size_t i, 
         long k = 0;
         for (const sa_node *c = node->first; c; c = c->next, k++)
             if (k == segs[i].index)
-                return walk_segs(c, segs, i + 1, n, nearest);
+                return walk_segs(ctx, c, segs, i + 1, n, nearest);
         return NULL;
     }
     if (node->type != SA_MAP)
@@ -714,10 +830,10 @@ static const sa_node *walk_segs(const sa_node *node, const seg *segs, size_t i, 
         }
         if (!fits)
             continue;
-        const sa_node *c = sa_map_get(node, key, kl);
+        const sa_node *c = map_get(ctx, node, key, kl);
         if (c == NULL)
             continue;
-        const sa_node *r = walk_segs(c, segs, j, n, nearest);
+        const sa_node *r = walk_segs(ctx, c, segs, j, n, nearest);
         if (r != NULL)
             return r;
     }
@@ -729,7 +845,7 @@ static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *fr
 {
     memset(out, 0, sizeof(*out));
     const sa_node *nearest = NULL;
-    const sa_node *n = walk_segs(from, path->segs, 0, path->nseg, &nearest);
+    const sa_node *n = walk_segs(ctx, from, path->segs, 0, path->nseg, &nearest);
     out->nearest = nearest ? nearest : from;
     if (n != NULL) {
         out->node = n;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -256,12 +257,54 @@ static void test_node_path(void **state)
     sa_doc_free(d);
 }
 
+/* A map of many members is looked up through an index: same answers as the linear scan,
+ * the last of repeated keys wins, joined keys are tried longest first, absent stays absent,
+ * and one context answers many lookups on several large maps. */
+static void test_large_map_index(void **state)
+{
+    fixture *f = *state;
+    enum { N = 3000 };
+    size_t cap = N * 40 + 256, n = 0;
+    char *text = sa_malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "{\"k7\": \"first\", \"x.y\": 1, \"x\": {\"y\": 2},"
+                                             " \"sub\": {");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s\"s%d\": %d", i ? ", " : "", i, i);
+    n += (size_t)snprintf(text + n, cap - n, "}");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(text + n, cap - n, ", \"k%d\": %d", i, i);
+    n += (size_t)snprintf(text + n, cap - n, ", \"k7\": \"last\"}");
+    sa_doc *d = sa_doc_new(text, n, NULL);
+    sa_perr err;
+    assert_int_equal(sa_parse_json(d, &err), 0);
+    assert_int_equal(eval_on(f, d->root, "k0 == 0 && k2999 == 2999 && k1500 == 1500"), 1);
+    assert_int_equal(eval_on(f, d->root, "k7 == \"last\""), 1);
+    assert_int_equal(eval_on(f, d->root, "x.y == 1 && x[\"y\"] == 2"), 1);
+    assert_int_equal(eval_on(f, d->root, "exists(k3000) || exists(s1)"), 0);
+    assert_int_equal(eval_on(f, d->root, "sub.s2999 == 2999 && sub.s0 == 0"), 1);
+    /* one context, many lookups on two large maps */
+    sa_expr *e = NULL;
+    size_t col = 0;
+    char msg[200];
+    assert_int_equal(sa_expr_compile("sub.s10 == 10 && k10 == 10 && !exists(sub.k10)", NULL,
+                                     &e, &col, msg, sizeof(msg)), 0);
+    sa_eval_ctx ctx = {.svc = &f->svc, .root = d->root, .base = d->root, .scratch = f->scratch};
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(sa_expr_eval(e, &ctx), 1);
+    assert_non_null(ctx.maps);
+    sa_expr_free(e);
+    sa_doc_free(d);
+    sa_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_large_map_index),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_logic),
         cmocka_unit_test(test_functions),

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "secaudit/alloc.h"
 #include "secaudit/doc.h"
 #include "secaudit/limits.h"
@@ -717,10 +719,70 @@ static int setup(void **state)
     return 0;
 }
 
+/* The fast validator that spares most files jansson's decode must never accept what
+ * jansson refuses, nor refuse on its own: over many mutations of valid JSON (grammar tokens,
+ * escapes, surrogates, bad UTF-8, exponents, long numbers), the parse succeeds exactly when
+ * jansson accepts the text. */
+static void test_fast_path_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "{\"a\" : [1, -2.5, true, false, null, \"x\\u00e9\\n\"], \"b\" : {}}",
+        "[ {\"k\":\"\\ud83d\\ude00\"}, 0, -0.0e+1, 123456789012345678901234567890 ]",
+        "{\"\xc3\xa9\" : \"\xe2\x82\xac\xf0\x9f\x98\x80\", \"n\" : [[[[]]]]}",
+        "\"top\"",
+        "  7  ",
+    };
+    static const char *const pieces[] = {
+        "{", "}", "[", "]", "\"", ":", ",", " ", "\n", "\\", "\\u", "\\u0000", "\\ud800",
+        "\\udc00", "\\ud83d\\ude00", "0", "01", "-", ".", "e", "E+", "1e999", "true", "nul",
+        "\xc3", "\xa9", "\xe2\x82\xac", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80",
+        "\x01", "\x7f", "x", "\t", "\\q", "\\/",
+    };
+    unsigned long rng = 12345;
+    char buf[512];
+    int accepted = 0, refused = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+        const char *seed = seeds[(rng >> 33) % (sizeof(seeds) / sizeof(seeds[0]))];
+        size_t len = strlen(seed);
+        memcpy(buf, seed, len);
+        int muts = (int)((rng >> 40) % 3);
+        for (int m = 0; m < muts; m++) {
+            rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+            const char *pc = pieces[(rng >> 33) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t pl = strlen(pc), at = (size_t)((rng >> 45) % (len + 1));
+            size_t cut = (rng >> 20) % 2 && at < len ? 1 : 0;  /* replace a byte or insert */
+            if (len - cut + pl >= sizeof(buf))
+                break;
+            memmove(buf + at + pl, buf + at + cut, len - at - cut);
+            memcpy(buf + at, pc, pl);
+            len = len - cut + pl;
+        }
+        json_error_t je;
+        json_t *j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL |
+                                             JSON_DECODE_INT_AS_REAL, &je);
+        parsed p;
+        parse_n(&p, buf, len, NULL);
+        if ((j != NULL) != (p.rc == 0))
+            fail_msg("jansson %s but the parser %s: %.*s", j ? "accepts" : "refuses",
+                     p.rc == 0 ? "accepts" : "refuses", (int)len, buf);
+        if (j) {
+            accepted++;
+            json_decref(j);
+        } else {
+            refused++;
+        }
+        done(&p);
+    }
+    assert_true(accepted > 1000 && refused > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orthanc_config),
+        cmocka_unit_test(test_fast_path_agrees_with_jansson),
         cmocka_unit_test(test_comment_lookalikes_in_strings),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_bom),
