@@ -88,6 +88,7 @@ typedef struct yctx {
 
 /* Fill the error at byte offset off and return -1. Control bytes in the finished message
  * become '?', so nothing from the input can reach a terminal raw. */
+__attribute__((format(printf, 3, 4)))
 static int fail(yctx *y, size_t off, const char *fmt, ...)
 {
     va_list ap;
