@@ -9,6 +9,7 @@
  * order is enough for a counter. */
 static atomic_ulong fail_at;  /* 0: never fail */
 static atomic_ulong count;
+static _Thread_local int failed;  /* an allocation of this thread returned NULL */
 
 /* Counting only while armed keeps the normal path free of shared writes. */
 static int should_fail(void)
@@ -26,25 +27,40 @@ unsigned long sa_alloc_fail_at(unsigned long nth)
     return made;
 }
 
+int sa_alloc_failed(int reset)
+{
+    int f = failed;
+    if (reset)
+        failed = 0;
+    return f;
+}
+
+static void *noted(void *p)
+{
+    if (p == NULL)
+        failed = 1;
+    return p;
+}
+
 void *sa_malloc(size_t n)
 {
     if (should_fail())
-        return NULL;
-    return malloc(n ? n : 1);
+        return noted(NULL);
+    return noted(malloc(n ? n : 1));
 }
 
 void *sa_calloc(size_t nmemb, size_t size)
 {
     if (should_fail())
-        return NULL;
-    return calloc(nmemb ? nmemb : 1, size ? size : 1);
+        return noted(NULL);
+    return noted(calloc(nmemb ? nmemb : 1, size ? size : 1));
 }
 
 void *sa_realloc(void *p, size_t n)
 {
     if (should_fail())
-        return NULL;
-    return realloc(p, n ? n : 1);
+        return noted(NULL);
+    return noted(realloc(p, n ? n : 1));
 }
 
 char *sa_strndup(const char *s, size_t n)

@@ -275,13 +275,12 @@ int sa_result_sort(sa_result *r)
         }
         r->n_findings = o;
     }
-    if (unique_fingerprints(r) < 0)
-        return -1;
+    int rc = unique_fingerprints(r);
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_finding);
     if (r->n_errors > 1)
         qsort(r->errors, r->n_errors, sizeof(sa_error), cmp_error);
-    return 0;
+    return rc;
 }
 
 int sa_result_locate(const sa_result *r, const char *file, size_t *root, const char **rel)

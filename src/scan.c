@@ -206,6 +206,12 @@ static void parsed_free(parsed_file *f)
 static int report_perr(scan_ctx *sc, const parsed_file *f, const sa_service *svc,
                        const sa_perr *perr, const char *prefix)
 {
+    if (sa_alloc_failed(1)) {
+        /* out of memory, not a bad file: the scan stops (exit 2) rather than report the
+         * file as unparsable */
+        sc->oom = 1;
+        return -1;
+    }
     unsigned line = perr->line, col = perr->col;
     if (!perr->has_linecol)
         sa_linemap_pos(&f->lines, perr->off, &line, &col);
@@ -225,6 +231,7 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const
     }
     sa_perr perr;
     memset(&perr, 0, sizeof(perr));
+    sa_alloc_failed(1);
     if (sa_parse_format(format, f->doc, &perr) < 0) {
         char prefix[64];
         snprintf(prefix, sizeof(prefix), "cannot parse as %s: ", format);
@@ -291,6 +298,7 @@ static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, siz
     const sa_view *v = sa_view_find(svc->view ? svc->view : "tree");
     sa_perr perr;
     memset(&perr, 0, sizeof(perr));
+    sa_alloc_failed(1);
     if (v && v->fn(doc, &view, &perr) < 0) {
         rc = report_perr(sc, &files[0], svc, &perr, "");
         goto done;
@@ -673,6 +681,11 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
     }
     if (r == 0)
         r = sa_buf_read_upto(&buf, fd, sc->opts->lim.max_file_bytes + 1);
+    if (r == -ENOMEM) {
+        sc->oom = 1;  /* our memory, not the file: the scan stops */
+        rc = -1;
+        goto done;
+    }
     if (r < 0) {
         snprintf(msg, sizeof(msg), "cannot read: %s; not assessed", strerror(-r));
         rc = error(sc, e->path, 0, 0, svc, msg);
@@ -746,6 +759,8 @@ int sa_scan(const sa_ruleset *rs, const sa_scan_opts *opts, sa_result *res)
         sc.root = opts->roots[i];
         int r = sa_walk(opts->roots[i], &wo, on_file, on_notice, &sc);
         if (flush_groups(&sc, NULL) < 0)
+            sc.oom = 1;
+        if (r == -ENOMEM)
             sc.oom = 1;
         if (r < 0 && !sc.oom) {
             char msg[300];
@@ -1044,6 +1059,8 @@ static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_resu
         }
         par_flush_groups(&pc, NULL);
         sa_pool_drain(pc.pool);
+        if (r == -ENOMEM)
+            pc.oom = 1;
         if (r < 0 && !pc.oom) {
             char msg[300];
             snprintf(msg, sizeof(msg), "cannot scan: %s", strerror(-r));
@@ -1055,6 +1072,7 @@ static int scan_parallel(const sa_ruleset *rs, const sa_scan_opts *opts, sa_resu
     for (size_t g = 0; g < pc.n_groups; g++)
         job_free(pc.groups[g]);
     sa_free(pc.groups);
-    sa_result_sort(res);
+    if (sa_result_sort(res) < 0)
+        pc.oom = 1;
     return pc.oom ? -1 : 0;
 }

@@ -757,6 +757,5 @@ int sa_suppress_apply(sa_result *res, const sa_suppress_opts *o)
                 return -1;
         }
     }
-    sa_result_sort(res);
-    return 0;
+    return sa_result_sort(res);
 }

@@ -17,4 +17,9 @@ void sa_free(void *p);
  * Returns how many allocations were made since the last call. */
 unsigned long sa_alloc_fail_at(unsigned long nth);
 
+/* Did an allocation of the calling thread fail (since the last reset)? A parser reports
+ * running out of memory as a parse error; the scan asks this to tell that from a bad file
+ * and stops instead of reporting the file as unparsable. reset: clear the flag. */
+int sa_alloc_failed(int reset);
+
 #endif

@@ -311,7 +311,8 @@ static sa_ruleset *load_rules(const cli *c)
 /* The format name write_atomic is given for a baseline file. */
 static const char baseline_format[] = "baseline";
 
-static int write_report(FILE *f, const cli *c, const sa_result *res, const sa_report_opts *ro)
+static int write_report_as(FILE *f, const cli *c, const sa_result *res,
+                           const sa_report_opts *ro)
 {
     if (c->format == baseline_format)
         return sa_baseline_write(f, res);
@@ -319,6 +320,16 @@ static int write_report(FILE *f, const cli *c, const sa_result *res, const sa_re
         if (strcmp(formats[i].name, c->format) == 0)
             return formats[i].write(f, res, ro);
     return -1;
+}
+
+/* The report in c's format; -1 with errno set (ENOMEM when a writer ran out of memory). */
+static int write_report(FILE *f, const cli *c, const sa_result *res, const sa_report_opts *ro)
+{
+    sa_alloc_failed(1);
+    int rc = write_report_as(f, c, res, ro);
+    if (rc < 0 && sa_alloc_failed(1))
+        errno = ENOMEM;
+    return rc;
 }
 
 /* Write the report to path through a temporary file in the same directory and rename(2), so
@@ -714,6 +725,10 @@ int main(int argc, char **argv)
 #endif
     sa_xml_init();
     sa_json_init();
+    /* For tests only (README, "Limits and failure"): fail the Nth allocation of this run. */
+    const char *fail_at = getenv("SECAUDIT_ALLOC_FAIL_AT");
+    if (fail_at && *fail_at)
+        sa_alloc_fail_at(strtoul(fail_at, NULL, 10));
     int code;
     if (argc < 2) {
         usage_error("missing command (scan or rules)%s", "");
@@ -732,6 +747,8 @@ int main(int argc, char **argv)
         usage_error("unknown command '%s' (expected scan or rules)", argv[1]);
         code = EXIT_USAGE;
     }
+    if (fail_at && *fail_at && getenv("SECAUDIT_ALLOC_COUNT"))
+        fprintf(stderr, "secaudit: %lu allocations\n", sa_alloc_fail_at(0));
     sa_xml_cleanup();
     if (fflush(stdout) != 0 && code != EXIT_USAGE) {
         fprintf(stderr, "secaudit: cannot write to standard output\n");

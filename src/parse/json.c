@@ -952,6 +952,8 @@ void sa_json_init(void)
 {
     static int done;
     if (!done) {
+        /* jansson allocates through the project's hook (allocation-failure tests reach it) */
+        json_set_alloc_funcs(sa_malloc, sa_free);
         json_object_seed(0);
         done = 1;
     }

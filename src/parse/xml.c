@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secaudit/alloc.h"
 #include "secaudit/parse.h"
 
 #if LIBXML_VERSION >= 21200
@@ -75,8 +76,15 @@ static xmlParserInputPtr deny_loader(const char *url, const char *id, xmlParserC
     return NULL;
 }
 
+static char *xml_strdup(const char *s)
+{
+    return sa_strdup(s);
+}
+
 void sa_xml_init(void)
 {
+    /* libxml2 allocates through the project's hook, so allocation-failure tests reach it */
+    xmlMemSetup(sa_free, sa_malloc, sa_realloc, xml_strdup);
     xmlInitParser();
     xmlSetExternalEntityLoader(deny_loader);
 }

@@ -327,7 +327,19 @@ static int eval_one(sa_file_eval *fe, const sa_rule *rule, sa_eval_ctx *ctx,
     return sa_engine_emit2(fe, rule, pos, value, def, label, what);
 }
 
+static int engine_run(sa_file_eval *fe);
+
+/* An evaluation that ran out of memory (a scratch string for lower(), a map index) reads as
+ * a condition that is false: the rule would silently not fire. So any failed allocation
+ * during the run fails the run. */
 int sa_engine_run(sa_file_eval *fe)
+{
+    sa_alloc_failed(1);
+    int rc = engine_run(fe);
+    return sa_alloc_failed(1) ? -1 : rc;
+}
+
+static int engine_run(sa_file_eval *fe)
 {
     if (fe->member_ix == NULL && index_members(fe) < 0)
         return -1;
