@@ -19,6 +19,9 @@ int sa_expr_compile(const char *src, const sa_limits *lim, sa_expr **out, size_t
 /* Compile a path ("a.b", "$.a", "x[\"k.y\"]", "."), as used by at:, key:, for_each:. */
 int sa_path_compile(const char *src, sa_expr **out, size_t *err_col, char *msg, size_t msgsz);
 void sa_expr_free(sa_expr *e);
+/* Refuse a POSIX ERE whose compiled form would be huge (quantified quantifiers, nested
+ * bounded repetitions): 0, or -1 with msg. Called before every regcomp of a rule file. */
+int sa_regex_check(const char *re, char *msg, size_t cap);
 /* Does the expression call world_readable() or other file-level functions? (informational) */
 const char *sa_expr_text(const sa_expr *e);
 

@@ -82,10 +82,16 @@ static void echo(char *dst, size_t cap, const char *s, size_t n)
 }
 
 /* fail() with a message "<before>"<token>"<after>". */
+
+/* A token's decoded text (the buffer is NULL while no byte was decoded: a line of "" ). */
+static const char *tok_text(const hba *h, const tok *t)
+{
+    return h->dec.buf ? h->dec.buf + t->dec : "";
+}
 static int fail_tok(hba *h, const tok *t, size_t off, const char *before, const char *after)
 {
     char e[48], msg[200];
-    echo(e, sizeof(e), h->dec.buf + t->dec, t->len);
+    echo(e, sizeof(e), tok_text(h, t), t->len);
     snprintf(msg, sizeof(msg), "%s\"%s\"%s", before, e, after);
     return fail(h, off, msg);
 }
@@ -271,7 +277,7 @@ static size_t field_off(const hba *h, size_t f)
 static int tok_eq(const hba *h, const tok *t, const char *s)
 {
     size_t n = strlen(s);
-    return t->len == n && memcmp(h->dec.buf + t->dec, s, n) == 0;
+    return t->len == n && memcmp(tok_text(h, t), s, n) == 0;
 }
 
 /* An unquoted keyword (PostgreSQL's token_is_keyword). */
@@ -296,7 +302,7 @@ static const tok *single(hba *h, size_t f, const char *what)
 static sa_node *tok_node(hba *h, const tok *t, const char *key)
 {
     size_t off = at(h, t->raw);
-    sa_node *n = sa_node_scalar(h->doc, SA_STR, off, h->dec.buf + t->dec, t->len);
+    sa_node *n = sa_node_scalar(h->doc, SA_STR, off, tok_text(h, t), t->len);
     if (n == NULL) {
         oom(h, off);
         return NULL;
@@ -447,7 +453,7 @@ static int parse_address(hba *h, sa_node *rec, size_t *fi, const char **reach,
         *reach = "remote";
         return 0;
     }
-    const char *s = h->dec.buf + t->dec;
+    const char *s = tok_text(h, t);
     const char *slash = memchr(s, '/', t->len);
     size_t il = slash ? (size_t)(slash - s) : t->len;
     unsigned char a[16] = {0}, m[16] = {0};
@@ -489,7 +495,7 @@ static int parse_address(hba *h, sa_node *rec, size_t *fi, const char **reach,
     const tok *mt = single(h, *fi, "the netmask");
     if (mt == NULL)
         return -1;
-    int maf = parse_ip(h->dec.buf + mt->dec, mt->len, m);
+    int maf = parse_ip(tok_text(h, mt), mt->len, m);
     if (maf == 0)
         return fail_tok(h, mt, at(h, mt->raw), "invalid IP mask ", "");
     if (maf != af)
@@ -514,7 +520,7 @@ static int parse_options(hba *h, sa_node *rec, size_t fi)
     for (; fi < h->nf; fi++) {
         for (size_t k = 0; k < h->fields[fi].n; k++) {
             const tok *t = ftok(h, fi, k);
-            const char *s = h->dec.buf + t->dec;
+            const char *s = tok_text(h, t);
             const char *eq = memchr(s, '=', t->len);
             if (eq == NULL)
                 return fail_tok(h, t, at(h, t->raw), "authentication option not in "

@@ -452,6 +452,103 @@ static int parse_op(parser *ps, enum eop *op)
     return 0;
 }
 
+/* glibc's regcomp copies the tree of an atom for every "+" and for every bound of "{m,n}"
+ * applied to it, so "a++++…" or "((a{9}){9}){9}" makes it allocate exponentially (a rule file
+ * from a stranger could exhaust memory at load). Estimate the compiled size: an atom is 1, a
+ * group the sum of its branches, "+" doubles what it applies to, "{m,n}" multiplies it by
+ * n+1 (m+1 when unbounded); a quantifier on a quantifier (undefined in POSIX EREs) is
+ * refused. 0, or -1 with msg. */
+int sa_regex_check(const char *re, char *msg, size_t cap)
+{
+    enum { MAX_COST = 20000, MAX_NEST = 32 };
+    double sum[MAX_NEST + 1] = {0}, last = 0;  /* per open group; cost of the last atom */
+    int depth = 0, quantified = 0;
+    for (const char *p = re; *p; p++) {
+        double atom = -1;
+        switch (*p) {
+        case '(':
+            if (depth == MAX_NEST) {
+                snprintf(msg, cap, "regular expression nests groups more than %d deep",
+                         MAX_NEST);
+                return -1;
+            }
+            sum[++depth] = 0;
+            last = 0;
+            quantified = 0;
+            continue;
+        case ')':
+            if (depth == 0) {
+                atom = 1;
+                break;
+            }
+            atom = sum[depth--] + 1;
+            break;
+        case '|':
+            last = 0;
+            quantified = 0;
+            continue;
+        case '*': case '+': case '?': case '{': {
+            if (quantified) {
+                snprintf(msg, cap, "regular expression applies a quantifier to a quantifier");
+                return -1;
+            }
+            double times = *p == '+' ? 2 : 1;
+            if (*p == '{') {
+                unsigned long m = strtoul(p + 1, (char **)&p, 10), n = m;
+                if (*p == ',') {
+                    n = p[1] == '}' ? m : strtoul(p + 1, (char **)&p, 10);
+                    if (p[0] == ',')
+                        p++;
+                }
+                if (*p != '}')
+                    break;  /* regcomp judges the syntax */
+                times = (double)(n > m ? n : m) + 1;
+            }
+            sum[depth] += last * (times - 1);
+            last *= times;
+            quantified = 1;
+            if (sum[depth] > MAX_COST) {
+                snprintf(msg, cap, "regular expression too complex (repetitions of repetitions)");
+                return -1;
+            }
+            continue;
+        }
+        case '\\':
+            if (p[1])
+                p++;
+            atom = 1;
+            break;
+        case '[': {
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']') {
+                if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+                    const char *e = strchr(q + 2, q[1]);
+                    q = e && e[1] == ']' ? e + 2 : q + 1;
+                } else {
+                    q++;
+                }
+            }
+            p = *q ? q : q - 1;
+            atom = 1;
+            break;
+        }
+        default:
+            atom = 1;
+        }
+        last = atom;
+        sum[depth] += atom;
+        quantified = 0;
+        if (sum[depth] > MAX_COST) {
+            snprintf(msg, cap, "regular expression too complex (repetitions of repetitions)");
+            return -1;
+        }
+    }
+    return 0;
+}
 static sa_expr *parse_cmp(parser *ps)
 {
     sa_expr *l = parse_term(ps);
@@ -484,6 +581,12 @@ static sa_expr *parse_cmp(parser *ps)
         }
         if (r->len > ps->lim->max_regex || strlen(r->str) != r->len) {
             perr(ps, opat, "regular expression too long or holds a NUL byte");
+            sa_expr_free(e);
+            return NULL;
+        }
+        char why[128];
+        if (sa_regex_check(r->str, why, sizeof(why)) < 0) {
+            perr(ps, opat, "%s", why);
             sa_expr_free(e);
             return NULL;
         }

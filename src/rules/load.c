@@ -394,6 +394,9 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
                 return -1;
             if (strlen(f->sniff_src) > ld->rs->lim.max_regex)
                 return fail_at(ld, s->off, "'sniff' regular expression is too long");
+            char why[128];
+            if (sa_regex_check(f->sniff_src, why, sizeof(why)) < 0)
+                return fail_at(ld, s->off, "'sniff': %s", why);
             int rc = regcomp(&f->sniff, f->sniff_src, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
             if (rc != 0) {
                 char buf[128];

@@ -298,9 +298,34 @@ static void test_large_map_index(void **state)
     sa_free(text);
 }
 
+/* Regular expressions whose compiled form would be huge are refused before regcomp. */
+static void test_regex_bombs_refused(void **state)
+{
+    (void)state;
+    char msg[128];
+    static const char *const ok[] = {
+        "^[[:space:]]*ldap://", "(^|,)[[:space:]]*(tcp|ws)[[:space:]]*(,|$)", "a{2,5}b+c*d?",
+        "x\\++", "[+*]+", "((a|b)+c)*", "[]a+]+", "(a{10}){10}"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (sa_regex_check(ok[i], msg, sizeof(msg)) != 0)
+            fail_msg("refused %s: %s", ok[i], msg);
+    static const char *const bad[] = {
+        "h++++++++++++++++++++++++++++++++", "a*+", "a{2}{3}", "((((a{99}){99}){99}){99})",
+        "(((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(sa_regex_check(bad[i], msg, sizeof(msg)), -1);
+    /* through the condition compiler: an error with the regex's column, no regcomp */
+    sa_expr *e = NULL;
+    size_t col = 0;
+    assert_int_equal(sa_expr_compile("x =~ \"h+++++++++++\"", &sa_limits_default, &e, &col,
+                                     msg, sizeof(msg)), -1);
+    assert_string_equal(msg, "regular expression applies a quantifier to a quantifier");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_regex_bombs_refused),
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_paths),
