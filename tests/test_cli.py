@@ -490,6 +490,24 @@ rules:
         self.assertEqual(p.returncode, 2)
         self.assertIn("dup.yml:1:1: a new service needs 'format'", p.stderr.decode())
 
+    def test_limit_option(self):
+        demo = os.path.join(SRC, "fixtures", "demo")
+        p, rep = scan_json("--limit", "max-depth=2", demo)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(sorted((e["file"].rsplit("/", 1)[1], e["message"]) for e in rep["errors"]),
+                         [("config.xml", "cannot parse as xml: nesting deeper than 2 levels"),
+                          ("mongod.conf", "cannot parse as yaml: nesting deeper than 2 levels")])
+        for bad in ("max-depth=0", "max-depth=4097", "nope=3", "max-depth", "max-nodes=x"):
+            p = run("scan", "--limit", bad, demo)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn(b"--limit", p.stderr)
+        # a stranger's rule file is held to the run's limits, the built-in ones are not
+        self.assertEqual(run("rules", "list", "--limit", "max-rule-bytes=10").returncode, 0)
+        write(os.path.join(self.tmp, "mine.yml"), "service: orthanc\nrules: []\n")
+        p = run("rules", "list", "--rules", self.tmp, "--limit", "max-rule-bytes=10")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"mine.yml", p.stderr)
+
     def test_version_help_quiet(self):
         p = run("--version")
         self.assertEqual((p.returncode, p.stdout), (0, b"secaudit 0.1.0\n"))

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -39,6 +40,7 @@ enum opt_id {
     OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
     OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
     OPT_PROFILE, OPT_IGNORE, OPT_NO_INLINE_IGNORES, OPT_BASELINE, OPT_WRITE_BASELINE,
+    OPT_LIMIT,
 };
 
 /* The option table, sorted by name. */
@@ -52,6 +54,7 @@ static const struct option options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"ignore", required_argument, NULL, OPT_IGNORE},
     {"jobs", required_argument, NULL, OPT_JOBS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
@@ -96,6 +99,8 @@ static const char usage_text[] =
     "      --no-inline-ignores     disregard secaudit:ignore comments in scanned files\n"
     "      --baseline FILE         only findings not in FILE count toward the exit code\n"
     "      --write-baseline FILE   record the current findings as the baseline in FILE\n"
+    "      --limit NAME=N          raise or lower one limit on untrusted input (README,\n"
+    "                              \"Limits\"), e.g. --limit max-depth=512\n"
     "  -j, --jobs N                files parsed and evaluated at once (default: the number\n"
     "                              of online CPUs; 1: all in one thread); same report\n"
     "\n"
@@ -172,6 +177,50 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
+/* --limit NAME=N: one field of sa_limits (README, "Limits"). Depths are capped so that no
+ * setting can make a parser or the walk exhaust the stack. */
+static int set_limit(sa_limits *lim, const char *arg)
+{
+    static const struct {
+        const char *name;
+        size_t off, max;
+        int is_unsigned;
+    } fields[] = {
+        {"max-alias-nodes", offsetof(sa_limits, max_alias_nodes), SIZE_MAX / 2, 0},
+        {"max-depth", offsetof(sa_limits, max_depth), 4096, 1},
+        {"max-dir-depth", offsetof(sa_limits, max_dir_depth), 4096, 1},
+        {"max-file-bytes", offsetof(sa_limits, max_file_bytes), SIZE_MAX / 2, 0},
+        {"max-ignore-comments", offsetof(sa_limits, max_ignore_comments), SIZE_MAX / 2, 0},
+        {"max-nodes", offsetof(sa_limits, max_nodes), SIZE_MAX / 2, 0},
+        {"max-regex", offsetof(sa_limits, max_regex), 65536, 0},
+        {"max-rule-bytes", offsetof(sa_limits, max_rule_bytes), SIZE_MAX / 2, 0},
+        {"max-string", offsetof(sa_limits, max_string), SIZE_MAX / 2, 0},
+    };
+    const char *eq = strchr(arg, '=');
+    for (size_t i = 0; eq && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strlen(fields[i].name) != (size_t)(eq - arg) ||
+            strncmp(fields[i].name, arg, (size_t)(eq - arg)) != 0)
+            continue;
+        size_t v;
+        if (parse_size(eq + 1, &v) < 0 || v > fields[i].max) {
+            usage_error("--limit %s: not a number from 1 to %zu", arg, fields[i].max);
+            return -1;
+        }
+        char *field = (char *)lim + fields[i].off;
+        if (fields[i].is_unsigned) {
+            unsigned u = (unsigned)v;
+            memcpy(field, &u, sizeof(u));
+        } else {
+            memcpy(field, &v, sizeof(v));
+        }
+        return 0;
+    }
+    usage_error("--limit '%s': expected NAME=N with NAME one of max-alias-nodes, max-depth, "
+                "max-dir-depth, max-file-bytes, max-ignore-comments, max-nodes, max-regex, "
+                "max-rule-bytes, max-string", arg);
+    return -1;
+}
+
 /* Parse argv from optind on; returns -1 on a usage error (already reported). */
 static int parse_options(int argc, char **argv, cli *c)
 {
@@ -243,6 +292,10 @@ static int parse_options(int argc, char **argv, cli *c)
             if (push_arg(&c->excludes, &c->n_excludes, optarg) < 0)
                 return -1;
             break;
+        case OPT_LIMIT:
+            if (set_limit(&c->lim, optarg) < 0)
+                return -1;
+            break;
         case OPT_MAX_FILE_SIZE:
             if (parse_size(optarg, &c->lim.max_file_bytes) < 0) {
                 usage_error("--max-file-size: '%s' is not a positive number of bytes", optarg);
@@ -291,7 +344,11 @@ static sa_ruleset *load_rules(const cli *c)
 {
     sa_rule_error err = {{0}};
     sa_ruleset *rs = NULL;
-    int rc = sa_ruleset_load_builtin(&rs, &c->lim, &err);
+    /* the built-in rules are ours: default limits; --rules files are a stranger's: the
+     * limits of this run (--limit) */
+    int rc = sa_ruleset_load_builtin(&rs, NULL, &err);
+    if (rs)
+        rs->lim = c->lim;
     for (size_t i = 0; rc == 0 && i < c->n_rule_dirs; i++)
         rc = sa_ruleset_load_dir(rs, c->rule_dirs[i], &err);
     if (rc == 0)
