@@ -494,14 +494,25 @@ int sa_regex_check(const char *re, char *msg, size_t cap)
             }
             double times = *p == '+' ? 2 : 1;
             if (*p == '{') {
-                unsigned long m = strtoul(p + 1, (char **)&p, 10), n = m;
-                if (*p == ',') {
-                    n = p[1] == '}' ? m : strtoul(p + 1, (char **)&p, 10);
-                    if (p[0] == ',')
-                        p++;
+                /* "{m}", "{m,}" or "{m,n}"; anything else is left to regcomp to judge */
+                const char *q = p + 1;
+                unsigned long m = 0, n;
+                while (*q >= '0' && *q <= '9' && m < 100000)
+                    m = m * 10 + (unsigned long)(*q++ - '0');
+                n = m;
+                if (*q == ',') {
+                    q++;
+                    if (*q >= '0' && *q <= '9') {
+                        n = 0;
+                        while (*q >= '0' && *q <= '9' && n < 100000)
+                            n = n * 10 + (unsigned long)(*q++ - '0');
+                    }
                 }
-                if (*p != '}')
-                    break;  /* regcomp judges the syntax */
+                if (*q != '}') {
+                    atom = 1;  /* not a bound: a literal as far as the estimate goes */
+                    break;
+                }
+                p = q;
                 times = (double)(n > m ? n : m) + 1;
             }
             sum[depth] += last * (times - 1);
