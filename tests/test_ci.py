@@ -21,13 +21,16 @@ FORMATS = ["text", "json", "sarif", "junit"]
 
 SECAUDIT = None
 SRC = None
+# SECAUDIT_WRAPPER="valgrind ..." runs every command under a tool (see test_cli.py)
+WRAPPER = os.environ.get("SECAUDIT_WRAPPER", "").split()
 
 
 def run(*args, env=None, cwd=None):
     e = dict(os.environ)
     e.pop("SECAUDIT_TODAY", None)
     e.update(env or {})
-    return subprocess.run([SECAUDIT, *args], capture_output=True, timeout=60, env=e, cwd=cwd)
+    return subprocess.run([*WRAPPER, SECAUDIT, *args], capture_output=True,
+                          timeout=600 if WRAPPER else 60, env=e, cwd=cwd)
 
 
 def scan_json(*args, **kw):

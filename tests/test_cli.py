@@ -17,6 +17,9 @@ import tempfile
 import unittest
 
 SECAUDIT = None
+# SECAUDIT_WRAPPER="valgrind -q --error-exitcode=99 ..." runs every command under a tool; a
+# report from it changes the exit code, which every test checks.
+WRAPPER = os.environ.get("SECAUDIT_WRAPPER", "").split()
 SRC = None
 
 # Absent keys are judged by their defaults, reported at the document's root element (1:1 for
@@ -58,7 +61,8 @@ TOP_KEYS = ["schema_version", "tool", "scanned", "findings", "errors", "notices"
 
 
 def run(*args, env=None, timeout=60, cwd=None):
-    return subprocess.run([SECAUDIT, *args], capture_output=True, timeout=timeout, env=env,
+    return subprocess.run([*WRAPPER, SECAUDIT, *args], capture_output=True,
+                          timeout=timeout * (10 if WRAPPER else 1), env=env,
                           cwd=cwd)
 
 
@@ -356,7 +360,7 @@ class Output(Tmp):
             env.pop("NO_COLOR", None)
             env.update(extra_env)
             master, slave = pty.openpty()
-            proc = subprocess.Popen([SECAUDIT, "scan", *args, demo], stdout=slave,
+            proc = subprocess.Popen([*WRAPPER, SECAUDIT, "scan", *args, demo], stdout=slave,
                                     stderr=subprocess.DEVNULL, env=env)
             os.close(slave)
             data = b""
