@@ -130,6 +130,7 @@ int sa_parse_format(const char *format, sa_doc *doc, sa_perr *err)
 /* A claimed file, read and parsed; owns its bytes, tree and line map. */
 typedef struct parsed_file {
     char *path, *rel;
+    const char *view;  /* the view of the pattern that claimed it (NULL: the service's) */
     struct stat st;
     size_t seq;
     sa_buf buf;
@@ -295,7 +296,8 @@ static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, siz
         doc = mdoc;
     }
     sa_node *view = doc->root;
-    const sa_view *v = sa_view_find(svc->view ? svc->view : "tree");
+    const char *vname = files[0].view ? files[0].view : svc->view;
+    const sa_view *v = sa_view_find(vname ? vname : "tree");
     sa_perr perr;
     memset(&perr, 0, sizeof(perr));
     sa_alloc_failed(1);
@@ -556,9 +558,9 @@ static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files
 /* Parse a claimed file and evaluate it, or keep it for its directory's group. Takes the
  * bytes in buf. */
 static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
-                  const char *format, sa_buf *buf)
+                  const char *format, const char *view, sa_buf *buf)
 {
-    parsed_file f = {.st = e->st, .seq = sc->seq, .buf = *buf};
+    parsed_file f = {.st = e->st, .seq = sc->seq, .buf = *buf, .view = view};
     memset(buf, 0, sizeof(*buf));
     f.path = sa_strdup(e->path);
     f.rel = sa_strdup(e->rel[0] ? e->rel : e->name);
@@ -707,7 +709,7 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
         }
         buf.data[0] = '\0';
     }
-    rc = assess(sc, e, svc, pat->format ? pat->format : svc->format, &buf);
+    rc = assess(sc, e, svc, pat->format ? pat->format : svc->format, pat->view, &buf);
 done:
     close(fd);
     sa_buf_free(&buf);

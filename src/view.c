@@ -331,6 +331,36 @@ oom:
     return -1;
 }
 
+/* "pyro-nsd": /etc/default/pyro4-nsd, the file Pyro4's contrib init script
+ * (contrib/init.d/pyro4-nsd) sources: the pyro view, plus the script's own variables
+ * ENABLED, LISTEN_ADDRESS and LISTEN_PORT as initscript.NAME. */
+static int view_pyro_nsd(sa_doc *doc, sa_node **out, sa_perr *err)
+{
+    if (view_pyro(doc, out, err) < 0)
+        return -1;
+    static const char *const names[] = {"ENABLED", "LISTEN_ADDRESS", "LISTEN_PORT"};
+    for (const sa_node *c = doc->root ? doc->root->first : NULL; c; c = c->next) {
+        if (c->type == SA_MAP || c->type == SA_LIST || c->key == NULL)
+            continue;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char key[32];
+            if (strcmp(c->key, names[i]) != 0)
+                continue;
+            int kl = snprintf(key, sizeof(key), "initscript.%s", names[i]);
+            if (copy_member(doc, *out, c, key, (size_t)kl) < 0)
+                goto oom;
+        }
+    }
+    if (sa_map_mark_dups(*out) < 0)
+        goto oom;
+    return 0;
+oom:
+    err->off = 0;
+    snprintf(err->msg, sizeof(err->msg), "%s",
+             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
+    return -1;
+}
+
 static const sa_view views[] = {
     {"icegrid", view_icegrid,
      "OMERO IceGrid descriptors (templates.xml, default.xml): variables.NAME, the "
@@ -341,6 +371,9 @@ static const sa_view views[] = {
     {"pyro", view_pyro,
      "Pyro: PYRO_* settings of env files, Environment= and EnvironmentFile= of units, without "
      "the prefix; nameserver.host from a name server's -n HOST"},
+    {"pyro-nsd", view_pyro_nsd,
+     "Pyro4's /etc/default/pyro4-nsd: the pyro view plus the init script's ENABLED, "
+     "LISTEN_ADDRESS and LISTEN_PORT as initscript.NAME"},
     {"tree", view_tree, "the document as parsed (the default)"},
 };
 

@@ -35,6 +35,7 @@ typedef struct sa_filepat {
     regex_t sniff;
     char *sniff_src;
     char *format;      /* the format of files this pattern claims (NULL: the service's) */
+    char *view;        /* the view they are read through (NULL: the service's) */
 } sa_filepat;
 
 typedef struct sa_default {

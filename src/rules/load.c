@@ -206,6 +206,7 @@ static void free_service(sa_service *s)
             regfree(&s->files[i].sniff);
         sa_free(s->files[i].sniff_src);
         sa_free(s->files[i].format);
+        sa_free(s->files[i].view);
     }
     sa_free(s->files);
     for (size_t i = 0; i < s->n_secrets; i++)
@@ -365,10 +366,10 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
         return oom(ld);
     svc->files = v;
     for (const sa_node *c = list->first; c; c = c->next) {
-        static const char *const keys[] = {"path", "sniff", "format"};
+        static const char *const keys[] = {"path", "sniff", "format", "view"};
         if (c->type != SA_MAP)
             return fail_at(ld, c->off, "each entry of 'files' must be a map with 'path'");
-        if (check_keys(ld, c, keys, 3, "a files entry") < 0)
+        if (check_keys(ld, c, keys, 4, "a files entry") < 0)
             return -1;
         const sa_node *p = sa_map_get(c, "path", 4), *s = sa_map_get(c, "sniff", 5);
         if (p == NULL)
@@ -388,6 +389,13 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
             if (!known(f->format, formats, sizeof(formats) / sizeof(formats[0])))
                 return fail_at(ld, fm->off, "unknown format (expected json, yaml, xml, ini, "
                                             "systemd, env, pgconf, properties or pghba)");
+        }
+        const sa_node *vw = sa_map_get(c, "view", 4);
+        if (vw) {
+            if (get_str(ld, vw, &f->view) < 0)
+                return -1;
+            if (sa_view_find(f->view) == NULL)
+                return fail_at(ld, vw->off, "unknown view (see rules/README.md, Views)");
         }
         if (s) {
             if (get_str(ld, s, &f->sniff_src) < 0)
