@@ -28,6 +28,10 @@ ORTHANC = "etc/orthanc/orthanc.json"
 OMERO = "opt/omero/etc/grid/config.xml"
 DEMO_FINDINGS = [
     ("MONGODB-EXPOSED-NO-AUTH", "etc/mongod.conf", 7, 1, "default"),
+    ("MONGODB-JAVASCRIPT-ENABLED", "etc/mongod.conf", 7, 1, "default"),
+    ("MONGODB-LOCALHOST-AUTH-BYPASS", "etc/mongod.conf", 7, 1, "default"),
+    ("MONGODB-BIND-ALL-INTERFACES", "etc/mongod.conf", 19, 3, "explicit"),
+    ("MONGODB-TLS-NOT-REQUIRED", "etc/mongod.conf", 21, 5, "explicit"),
     ("MONGODB-TLS-ALLOW-INVALID-CERTS", "etc/mongod.conf", 23, 5, "explicit"),
     ("ORTHANC-DICOM-ALWAYS-ALLOW-ECHO", ORTHANC, 1, 1, "default"),
     ("ORTHANC-DICOM-ALWAYS-ALLOW-STORE", ORTHANC, 1, 1, "default"),
@@ -109,8 +113,8 @@ class Demo(unittest.TestCase):
         self.assertEqual(rep["errors"], [])
         self.assertEqual(rep["scanned"], {"roots": ["fixtures/demo"], "files_seen": 8,
                                           "files_parsed": 4})
-        self.assertEqual(rep["summary"], {"critical": 3, "high": 5, "medium": 12, "low": 6,
-                                          "info": 0, "total": 26, "errors": 0,
+        self.assertEqual(rep["summary"], {"critical": 3, "high": 6, "medium": 13, "low": 8,
+                                          "info": 0, "total": 30, "errors": 0,
                                           "suppressed": 0})
 
     def test_json_shape(self):
@@ -147,7 +151,7 @@ class Demo(unittest.TestCase):
         self.assertIn("  27:65    critical PG-HBA-TRUST-WORLD  ", out)
         self.assertNotIn("\033", out)  # not a terminal: no colours
         self.assertTrue(out.endswith(
-            "26 findings (3 critical, 5 high, 12 medium, 6 low); 4 of 8 files assessed\n"), out)
+            "30 findings (3 critical, 6 high, 13 medium, 8 low); 4 of 8 files assessed\n"), out)
 
     def test_secret_not_printed(self):
         for fmt in ("json", "text"):
@@ -173,7 +177,8 @@ class Demo(unittest.TestCase):
 class ExitCodes(Tmp):
     def test_clean_tree_exits_0(self):
         write(os.path.join(self.tmp, "mongod.conf"),
-              "net:\n  bindIp: 127.0.0.1\nsecurity:\n  authorization: enabled\n")
+              "net:\n  bindIp: 127.0.0.1\nsecurity:\n  authorization: enabled\n"
+              "  javascriptEnabled: false\nsetParameter:\n  enableLocalhostAuthBypass: false\n")
         p, rep = scan_json(self.tmp)
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertEqual(rep["findings"], [])
@@ -209,7 +214,10 @@ class ExitCodes(Tmp):
         p, rep = scan_json(self.tmp)
         self.assertEqual(p.returncode, 1)
         self.assertEqual(len(rep["errors"]), 1)
-        self.assertEqual([f["rule_id"] for f in rep["findings"]], ["MONGODB-EXPOSED-NO-AUTH"])
+        self.assertEqual([f["rule_id"] for f in rep["findings"]],
+                         ["MONGODB-EXPOSED-NO-AUTH", "MONGODB-JAVASCRIPT-ENABLED",
+                          "MONGODB-LOCALHOST-AUTH-BYPASS", "MONGODB-TLS-NOT-REQUIRED",
+                          "MONGODB-BIND-IP-ALL"])
 
     def test_fail_on_and_min_severity(self):
         demo = os.path.join(SRC, "fixtures", "demo")
