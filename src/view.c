@@ -361,10 +361,86 @@ oom:
     return -1;
 }
 
+/* "mongod": mongod.conf. A YAML mapping is the view as parsed. A file whose YAML root is not
+ * a mapping is the legacy (2.4) "key = value" format, which mongod still reads when its
+ * YAML parse gives a scalar: it is parsed again as INI (same text, so the same offsets) and
+ * its options are mapped onto the YAML paths the rules read, e.g. bind_ip -> net.bindIp,
+ * noauth = true -> security.authorization: disabled. Options without a YAML counterpart that
+ * a rule reads are left out. */
+static int view_mongod(sa_doc *doc, sa_node **out, sa_perr *err)
+{
+    if (doc->root == NULL || doc->root->type == SA_MAP) {
+        *out = doc->root;
+        return 0;
+    }
+    static const struct {
+        const char *legacy, *path, *if_true, *if_false;  /* if_*: a value set instead */
+    } map[] = {
+        {"auth", "security.authorization", "enabled", "disabled"},
+        {"bind_ip", "net.bindIp", NULL, NULL},
+        {"bind_ip_all", "net.bindIpAll", NULL, NULL},
+        {"keyFile", "security.keyFile", NULL, NULL},
+        {"noauth", "security.authorization", "disabled", "enabled"},
+        {"noscripting", "security.javascriptEnabled", "false", "true"},
+        {"sslAllowInvalidCertificates", "net.ssl.allowInvalidCertificates", NULL, NULL},
+        {"sslMode", "net.ssl.mode", NULL, NULL},
+        {"transitionToAuth", "security.transitionToAuth", NULL, NULL},
+    };
+    sa_doc *ini = sa_doc_new(doc->text, doc->len, doc->lim);
+    sa_node *view = sa_node_new(doc, SA_MAP, 0);
+    if (ini == NULL || view == NULL) {
+        sa_doc_free(ini);
+        goto oom;
+    }
+    if (sa_parse_ini(ini, SA_INI_GENERIC, err) < 0) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "legacy key = value format: %.200s", err->msg);
+        memcpy(err->msg, msg, sizeof(msg));
+        sa_doc_free(ini);
+        return -1;
+    }
+    for (const sa_node *c = ini->root ? ini->root->first : NULL; c; c = c->next) {
+        if (c->type == SA_MAP || c->type == SA_LIST || c->key == NULL)
+            continue;
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            if (strcmp(c->key, map[i].legacy) != 0)
+                continue;
+            const char *v = c->str ? c->str : "";
+            size_t vl = c->str ? c->len : 0;
+            if (map[i].if_true) {
+                int t = strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || vl == 0;
+                v = t ? map[i].if_true : map[i].if_false;
+                vl = strlen(v);
+            }
+            sa_node *m = sa_node_scalar(doc, SA_STR, c->off, v, vl);
+            if (m == NULL ||
+                sa_node_set_key(doc, m, map[i].path, strlen(map[i].path), c->key_off) < 0) {
+                sa_doc_free(ini);
+                goto oom;
+            }
+            m->flags |= SA_NODE_SYNTH;
+            sa_node_append(view, m);
+        }
+    }
+    sa_doc_free(ini);
+    if (sa_map_mark_dups(view) < 0)
+        goto oom;
+    *out = view;
+    return 0;
+oom:
+    err->off = 0;
+    snprintf(err->msg, sizeof(err->msg), "%s",
+             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
+    return -1;
+}
+
 static const sa_view views[] = {
     {"icegrid", view_icegrid,
      "OMERO IceGrid descriptors (templates.xml, default.xml): variables.NAME, the "
      "Glacier2Template's own properties and its instance's endpoints under glacier2."},
+    {"mongod", view_mongod,
+     "mongod.conf: the YAML as parsed, or a legacy key = value file mapped onto the YAML "
+     "paths (bind_ip -> net.bindIp, noauth -> security.authorization, ...)"},
     {"omero-config", view_omero_config,
      "OMERO config.xml: the __ACTIVE__ profile's properties as a flat name → value map; the "
      "other profiles under profiles.<id>"},
