@@ -47,6 +47,7 @@ DEMO_FINDINGS = [
     ("ORTHANC-HTTPS-NO-VERIFY", ORTHANC, 57, 3, "explicit"),
     ("ORTHANC-LIMIT-FIND-RESULTS", ORTHANC, 65, 3, "explicit"),
     ("PG-HBA-TRUST-LOOPBACK", "etc/postgresql/16/main/pg_hba.conf", 21, 65, "explicit"),
+    ("PG-HBA-NO-TLS-REMOTE", "etc/postgresql/16/main/pg_hba.conf", 25, 1, "explicit"),
     ("PG-HBA-TRUST-WORLD", "etc/postgresql/16/main/pg_hba.conf", 27, 65, "explicit"),
     ("OMERO-CLIENT-TCP", OMERO, 3, 3, "default"),
     ("OMERO-GLACIER2-ANON-CIPHERS", OMERO, 3, 3, "default"),
@@ -113,8 +114,8 @@ class Demo(unittest.TestCase):
         self.assertEqual(rep["errors"], [])
         self.assertEqual(rep["scanned"], {"roots": ["fixtures/demo"], "files_seen": 8,
                                           "files_parsed": 4})
-        self.assertEqual(rep["summary"], {"critical": 3, "high": 6, "medium": 13, "low": 8,
-                                          "info": 0, "total": 30, "errors": 0,
+        self.assertEqual(rep["summary"], {"critical": 3, "high": 6, "medium": 14, "low": 8,
+                                          "info": 0, "total": 31, "errors": 0,
                                           "suppressed": 0})
 
     def test_json_shape(self):
@@ -151,7 +152,7 @@ class Demo(unittest.TestCase):
         self.assertIn("  27:65    critical PG-HBA-TRUST-WORLD  ", out)
         self.assertNotIn("\033", out)  # not a terminal: no colours
         self.assertTrue(out.endswith(
-            "30 findings (3 critical, 6 high, 13 medium, 8 low); 4 of 8 files assessed\n"), out)
+            "31 findings (3 critical, 6 high, 14 medium, 8 low); 4 of 8 files assessed\n"), out)
 
     def test_secret_not_printed(self):
         for fmt in ("json", "text"):

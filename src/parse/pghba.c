@@ -24,6 +24,7 @@
 
 #include "parse/posbuf.h"
 #include "secaudit/alloc.h"
+#include "secaudit/finding.h"
 #include "secaudit/parse.h"
 
 typedef struct tok {
@@ -354,12 +355,16 @@ static int add_synth(hba *h, sa_node *rec, const char *key, const char *val, siz
 }
 
 /* "text": the fields as written (quotes kept, continuations joined), separated by one
- * space. A field runs from its first token to the end of its last. */
+ * space. A field runs from its first token to the end of its last. The value of an option
+ * whose name says it is secret (ldapbindpasswd, radiussecrets) is written <redacted>: the
+ * text names a record in reports and fingerprints. */
 static int add_text(hba *h, sa_node *rec)
 {
+    static const char red[] = "<redacted>";
     size_t total = 0;
     for (size_t f = 0; f < h->nf; f++)
-        total += ftok(h, f, h->fields[f].n - 1)->raw_end - ftok(h, f, 0)->raw + 1;
+        total += ftok(h, f, h->fields[f].n - 1)->raw_end - ftok(h, f, 0)->raw + 1 +
+                 sizeof(red);
     char *s = sa_arena_alloc(h->doc->arena, total + 1);
     if (s == NULL)
         return oom(h, field_off(h, 0));
@@ -368,6 +373,14 @@ static int add_text(hba *h, sa_node *rec)
         size_t st = ftok(h, f, 0)->raw, end = ftok(h, f, h->fields[f].n - 1)->raw_end;
         if (f)
             s[o++] = ' ';
+        const char *eq = f > 3 ? memchr(h->ln.buf + st, '=', end - st) : NULL;
+        if (eq && sa_key_is_secret(h->ln.buf + st, (size_t)(eq - (h->ln.buf + st)))) {
+            size_t kl = (size_t)(eq - (h->ln.buf + st)) + 1;
+            memcpy(s + o, h->ln.buf + st, kl);
+            memcpy(s + o + kl, red, sizeof(red) - 1);
+            o += kl + sizeof(red) - 1;
+            continue;
+        }
         memcpy(s + o, h->ln.buf + st, end - st);
         o += end - st;
     }

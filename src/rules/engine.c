@@ -32,7 +32,8 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
         return 0;
     if (value->key && sa_key_is_secret(value->key, value->key_len))
         return 1;
-    if (label && sa_key_is_secret(label, strlen(label)))
+    /* the label names the value only when the value has no key of its own */
+    if (value->key == NULL && label && sa_key_is_secret(label, strlen(label)))
         return 1;
     if (fe->svc->n_secrets == 0)
         return 0;
@@ -212,8 +213,10 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     }
     char val[256], safe_label[512];
     value_text(fe, value, label, val, sizeof(val));
+    /* only a value secret by its own key or path: a label that merely mentions a secret
+     * option (a pg_hba record's text) says nothing about this value */
     if (value && value->str && value->type != SA_MAP && value->type != SA_LIST &&
-        is_secret(fe, value, label)) {
+        is_secret(fe, value, NULL)) {
         int same = what == label;
         scrub_label(label, value, safe_label, sizeof(safe_label));
         label = safe_label;
