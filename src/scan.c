@@ -72,7 +72,8 @@ const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *
     for (size_t s = 0; s < rs->n_services; s++) {
         const sa_service *svc = rs->services[s];
         for (size_t i = 0; i < svc->n_files; i++)
-            if (!svc->files[i].sniff_set && pattern_matches(&svc->files[i], path)) {
+            if (!svc->files[i].sniff_set && !svc->files[i].also &&
+                pattern_matches(&svc->files[i], path)) {
                 *pat = &svc->files[i];
                 return svc;
             }
@@ -81,7 +82,7 @@ const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *
         const sa_service *svc = rs->services[s];
         for (size_t i = 0; i < svc->n_files; i++) {
             const sa_filepat *f = &svc->files[i];
-            if (!f->sniff_set || !pattern_matches(f, path))
+            if (!f->sniff_set || f->also || !pattern_matches(f, path))
                 continue;
             if (head == NULL) {
                 *needs_sniff = 1;
@@ -94,6 +95,37 @@ const sa_service *sa_detect(const sa_ruleset *rs, const char *path, const char *
         }
     }
     return NULL;
+}
+
+/* The services that judge a file besides the one that claims it (`also:` patterns), in
+ * service order, at most one pattern each; head as for sa_detect (NULL: sniffs not tried,
+ * *needs_sniff set when one could match). Their number. */
+static size_t detect_also(const sa_ruleset *rs, const sa_service *primary, const char *path,
+                          const char *head, const sa_service **svcs, const sa_filepat **pats,
+                          size_t max, int *needs_sniff)
+{
+    size_t n = 0;
+    *needs_sniff = 0;
+    for (size_t s = 0; s < rs->n_services && n < max; s++) {
+        const sa_service *svc = rs->services[s];
+        if (svc == primary)
+            continue;
+        for (size_t i = 0; i < svc->n_files; i++) {
+            const sa_filepat *f = &svc->files[i];
+            if (!f->also || !pattern_matches(f, path))
+                continue;
+            if (f->sniff_set && head == NULL) {
+                *needs_sniff = 1;
+                continue;
+            }
+            if (f->sniff_set && regexec(&f->sniff, head, 0, NULL, 0) != 0)
+                continue;
+            svcs[n] = svc;
+            pats[n++] = f;
+            break;
+        }
+    }
+    return n;
 }
 
 /* ---- parsing ----------------------------------------------------------------------------- */
@@ -159,6 +191,7 @@ typedef struct scan_ctx {
     const char *root;  /* the root being walked */
     group *groups;
     size_t n_groups, cap_groups;
+    int parsed_counted;  /* the current file was counted in files_parsed */
 } scan_ctx;
 
 static const char *kind_name(mode_t m)
@@ -178,6 +211,11 @@ static const char *kind_name(mode_t m)
 
 static int note(scan_ctx *sc, const char *path, const char *msg)
 {
+    /* a file judged by two services would say the same thing twice */
+    const sa_result *r = sc->res;
+    if (r->n_notices && strcmp(r->notices[r->n_notices - 1].path, path) == 0 &&
+        strcmp(r->notices[r->n_notices - 1].message, msg) == 0)
+        return 0;
     if (sa_result_add_notice(sc->res, path, msg) < 0) {
         sc->oom = 1;
         return -1;
@@ -188,6 +226,12 @@ static int note(scan_ctx *sc, const char *path, const char *msg)
 static int error(scan_ctx *sc, const char *path, unsigned line, unsigned col,
                  const sa_service *svc, const char *msg)
 {
+    /* a file judged by two services fails the same way twice: once is enough */
+    const sa_result *r = sc->res;
+    if (r->n_errors && r->errors[r->n_errors - 1].line == line &&
+        r->errors[r->n_errors - 1].col == col && strcmp(r->errors[r->n_errors - 1].file, path) == 0 &&
+        strcmp(r->errors[r->n_errors - 1].message, msg) == 0)
+        return 0;
     if (sa_result_add_error(sc->res, path, line, col, svc ? svc->name : "", msg, sc->seq) < 0) {
         sc->oom = 1;
         return -1;
@@ -570,9 +614,13 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         return -1;
     }
     int r = parse_file(sc, &f, svc, format);
-    if (r > 0)
-        sc->res->files_parsed++;  /* counted here only: a drop-in or environment file read
-                                     with its unit was, or will be, counted on its own */
+    if (r > 0 && !sc->parsed_counted) {
+        /* counted here only, once per file: a drop-in or environment file read with its
+         * unit was, or will be, counted on its own, and a file several services judge is
+         * one file */
+        sc->res->files_parsed++;
+        sc->parsed_counted = 1;
+    }
     size_t el = strlen(e->name);
     if (r > 0 && strcmp(format, "systemd") == 0 && el > 8 &&
         strcmp(e->name + el - 8, ".service") == 0) {
@@ -646,18 +694,24 @@ oom:
  * place in the walk. */
 static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
 {
+    enum { MAX_ALSO = 4 };
     int regular = S_ISREG(e->st.st_mode);
-    int needs_sniff = 0;
-    const sa_filepat *pat = NULL;
+    int needs_sniff = 0, also_sniff = 0;
+    const sa_filepat *pat = NULL, *also_pat[MAX_ALSO];
+    const sa_service *also[MAX_ALSO];
     const sa_service *svc = sa_detect(sc->rs, e->path, NULL, &needs_sniff, &pat);
-    if (svc == NULL && !needs_sniff)
+    size_t n_also = detect_also(sc->rs, svc, e->path, NULL, also, also_pat, MAX_ALSO,
+                                &also_sniff);
+    if (svc == NULL && !needs_sniff && n_also == 0 && !also_sniff)
         return 0;
+    /* the service named in notes and errors about the file as a whole */
+    const sa_service *claimer = svc ? svc : n_also ? also[0] : NULL;
     char msg[300];
     if (!regular) {
-        if (svc == NULL)
+        if (claimer == NULL)
             return 0;
         snprintf(msg, sizeof(msg), "%s named like a %s file; not opened%s",
-                 kind_name(e->st.st_mode), svc->title,
+                 kind_name(e->st.st_mode), claimer->title,
                  S_ISLNK(e->st.st_mode) ? " (use --follow-symlinks to follow it)" : "");
         return note(sc, e->path, msg);
     }
@@ -667,18 +721,23 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
             return 0;  /* vanished since the walk saw it */
         snprintf(msg, sizeof(msg), "cannot open: %s; not assessed",
                  fd == -EINVAL ? "the file was replaced while being scanned" : strerror(-fd));
-        return svc ? error(sc, e->path, 0, 0, svc, msg) : note(sc, e->path, msg);
+        return claimer ? error(sc, e->path, 0, 0, claimer, msg) : note(sc, e->path, msg);
     }
-    sa_buf buf = {0};
+    sa_buf buf = {0}, copies[MAX_ALSO];
+    memset(copies, 0, sizeof(copies));
     int rc = 0;
     int r = sa_buf_read_upto(&buf, fd, SNIFF_BYTES);
-    if (r >= 0 && svc == NULL) {
+    if (r >= 0 && (svc == NULL || also_sniff)) {
         char head[SNIFF_BYTES + 1];
         size_t n = buf.len < SNIFF_BYTES ? buf.len : SNIFF_BYTES;
         memcpy(head, buf.data ? buf.data : "", n);
         head[n] = '\0';
-        svc = sa_detect(sc->rs, e->path, head, &needs_sniff, &pat);
         if (svc == NULL)
+            svc = sa_detect(sc->rs, e->path, head, &needs_sniff, &pat);
+        n_also = detect_also(sc->rs, svc, e->path, head, also, also_pat, MAX_ALSO,
+                             &also_sniff);
+        claimer = svc ? svc : n_also ? also[0] : NULL;
+        if (claimer == NULL)
             goto done;
     }
     if (r == 0)
@@ -690,14 +749,14 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
     }
     if (r < 0) {
         snprintf(msg, sizeof(msg), "cannot read: %s; not assessed", strerror(-r));
-        rc = error(sc, e->path, 0, 0, svc, msg);
+        rc = error(sc, e->path, 0, 0, claimer, msg);
         goto done;
     }
     if (buf.len > sc->opts->lim.max_file_bytes) {
         snprintf(msg, sizeof(msg),
                  "larger than the size limit of %zu bytes; not assessed (see --max-file-size)",
                  sc->opts->lim.max_file_bytes);
-        rc = error(sc, e->path, 0, 0, svc, msg);
+        rc = error(sc, e->path, 0, 0, claimer, msg);
         goto done;
     }
     if (buf.data == NULL) {
@@ -709,10 +768,33 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
         }
         buf.data[0] = '\0';
     }
-    rc = assess(sc, e, svc, pat->format ? pat->format : svc->format, pat->view, &buf);
+    /* every further claim gets its own copy of the bytes (assess takes the buffer) */
+    for (size_t k = 0; k < n_also; k++) {
+        if (svc == NULL && k == 0)
+            continue;  /* the first further claim takes buf itself */
+        copies[k].data = sa_malloc(buf.len + 1);
+        if (copies[k].data == NULL) {
+            sc->oom = 1;
+            rc = -1;
+            goto done;
+        }
+        memcpy(copies[k].data, buf.data, buf.len);
+        copies[k].data[buf.len] = '\0';
+        copies[k].len = buf.len;
+        copies[k].cap = buf.len + 1;
+    }
+    sc->parsed_counted = 0;
+    if (svc)
+        rc = assess(sc, e, svc, pat->format ? pat->format : svc->format, pat->view, &buf);
+    for (size_t k = 0; rc >= 0 && k < n_also; k++)
+        rc = assess(sc, e, also[k],
+                    also_pat[k]->format ? also_pat[k]->format : also[k]->format,
+                    also_pat[k]->view, svc ? &copies[k] : k == 0 ? &buf : &copies[k]);
 done:
     close(fd);
     sa_buf_free(&buf);
+    for (size_t k = 0; k < MAX_ALSO; k++)
+        sa_buf_free(&copies[k]);
     return rc;
 }
 
@@ -932,13 +1014,19 @@ static int detect_merge(par_ctx *pc, const sa_walk_entry *e, const sa_service **
     int needs_sniff = 0;
     const sa_filepat *pat = NULL;
     const sa_service *svc = sa_detect(pc->rs, e->path, NULL, &needs_sniff, &pat);
+    /* a file an `also:` pattern may claim is a job too (scan_entry decides, with the bytes) */
+    const sa_service *a[1];
+    const sa_filepat *ap[1];
+    int also_sniff = 0;
+    int also = detect_also(pc->rs, NULL, e->path, NULL, a, ap, 1, &also_sniff) > 0 ||
+               also_sniff;
     *merge = NULL;
     if (svc || !needs_sniff) {
         *merge = svc && svc->merge_dir && S_ISREG(e->st.st_mode) ? svc : NULL;
-        return svc != NULL;
+        return svc != NULL || also;
     }
     if (!S_ISREG(e->st.st_mode))
-        return 0;  /* a sniff needs bytes: scan_entry says nothing either */
+        return also;  /* a sniff needs bytes: scan_entry says nothing either */
     int fd = sa_walk_open(e, pc->opts->follow_symlinks);
     if (fd < 0)
         return 1;
@@ -960,7 +1048,7 @@ static int detect_merge(par_ctx *pc, const sa_walk_entry *e, const sa_service **
     head[n] = '\0';
     svc = sa_detect(pc->rs, e->path, head, &needs_sniff, &pat);
     *merge = svc && svc->merge_dir ? svc : NULL;
-    return svc != NULL;
+    return svc != NULL || also;
 }
 
 static int par_on_file(void *ctx, const sa_walk_entry *e)

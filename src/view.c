@@ -434,6 +434,47 @@ oom:
     return -1;
 }
 
+/* "systemd": a unit as systemd applies it: the unit file and its drop-ins (in the order
+ * evaluated: unit first, then drop-ins by name) merged section by section, a later
+ * assignment winning (the last occurrence of a key); "env" holds every Environment=
+ * variable of them all, later settings winning. Environment files are not part of it. */
+static int view_systemd(sa_doc *doc, sa_node **out, sa_perr *err)
+{
+    sa_node *view = sa_node_new(doc, SA_MAP, doc->root ? doc->root->off : 0);
+    if (view == NULL)
+        goto oom;
+    for (const sa_node *c = doc->root ? doc->root->first : NULL; c; c = c->next) {
+        if (c->type != SA_MAP || c->key == NULL)
+            continue;  /* an environment file's variables, or stray scalars */
+        sa_node *sec = NULL;
+        for (sa_node *v = view->first; v; v = v->next)
+            if (strcmp(v->key, c->key) == 0)
+                sec = v;
+        if (sec == NULL) {
+            if ((sec = sa_node_new(doc, SA_MAP, c->off)) == NULL ||
+                sa_node_set_key(doc, sec, c->key, c->key_len, c->key_off) < 0)
+                goto oom;
+            sec->flags |= SA_NODE_SYNTH;
+            sec->origin = c;
+            sa_node_append(view, sec);
+        }
+        for (const sa_node *k = c->first; k; k = k->next)
+            if (k->type != SA_MAP && k->type != SA_LIST && k->key &&
+                copy_member(doc, sec, k, k->key, k->key_len) < 0)
+                goto oom;
+    }
+    for (sa_node *v = view->first; v; v = v->next)
+        if (sa_map_mark_dups(v) < 0)
+            goto oom;
+    *out = view;
+    return 0;
+oom:
+    err->off = 0;
+    snprintf(err->msg, sizeof(err->msg), "%s",
+             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
+    return -1;
+}
+
 static const sa_view views[] = {
     {"icegrid", view_icegrid,
      "OMERO IceGrid descriptors (templates.xml, default.xml): variables.NAME, the "
@@ -450,6 +491,9 @@ static const sa_view views[] = {
     {"pyro-nsd", view_pyro_nsd,
      "Pyro4's /etc/default/pyro4-nsd: the pyro view plus the init script's ENABLED, "
      "LISTEN_ADDRESS and LISTEN_PORT as initscript.NAME"},
+    {"systemd", view_systemd,
+     "a systemd unit with its drop-ins merged section by section (later assignments win); "
+     "env: every Environment= variable"},
     {"tree", view_tree, "the document as parsed (the default)"},
 };
 

@@ -318,6 +318,21 @@ class Hostile(Tmp):
         self.assertEqual(rep["scanned"]["files_seen"], 3)
         self.assertEqual(rep["scanned"]["files_parsed"], 3)
 
+    def test_a_unit_judged_by_two_services(self):
+        # Pyro claims the unit, the systemd pack judges it too: both sets of findings, one
+        # file parsed, one copy of any note
+        write(os.path.join(self.tmp, "etc/systemd/system/ns.service"),
+              "[Unit]\nAfter=network.target\n[Service]\n"
+              "ExecStart=/usr/bin/python3 -m Pyro5.nameserver -n 0.0.0.0\n"
+              "EnvironmentFile=/etc/default/missing\n")
+        _p, rep = scan_json("-j", "1", self.tmp)
+        got = sorted((f["service"], f["rule_id"]) for f in rep["findings"])
+        self.assertIn(("pyro", "PYRO-NS-EXPOSED"), got)
+        self.assertIn(("systemd", "SYSTEMD-NETWORK-DAEMON-AS-ROOT"), got)
+        self.assertEqual(rep["scanned"]["files_parsed"], 1)
+        self.assertEqual(len(rep["notices"]), 1, rep["notices"])
+        self.assertEqual(scan_json("-j", "3", self.tmp)[1], rep)
+
     def test_unreadable_claimed_file(self):
         if os.geteuid() == 0:
             self.skipTest("root reads every file")

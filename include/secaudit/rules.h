@@ -36,6 +36,8 @@ typedef struct sa_filepat {
     char *sniff_src;
     char *format;      /* the format of files this pattern claims (NULL: the service's) */
     char *view;        /* the view they are read through (NULL: the service's) */
+    int also;          /* `also: true`: the file is judged by this service as well as by the
+                          one that claims it (systemd units: every unit, Pyro's included) */
 } sa_filepat;
 
 typedef struct sa_default {

@@ -366,10 +366,10 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
         return oom(ld);
     svc->files = v;
     for (const sa_node *c = list->first; c; c = c->next) {
-        static const char *const keys[] = {"path", "sniff", "format", "view"};
+        static const char *const keys[] = {"path", "sniff", "format", "view", "also"};
         if (c->type != SA_MAP)
             return fail_at(ld, c->off, "each entry of 'files' must be a map with 'path'");
-        if (check_keys(ld, c, keys, 4, "a files entry") < 0)
+        if (check_keys(ld, c, keys, 5, "a files entry") < 0)
             return -1;
         const sa_node *p = sa_map_get(c, "path", 4), *s = sa_map_get(c, "sniff", 5);
         if (p == NULL)
@@ -389,6 +389,15 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
             if (!known(f->format, formats, sizeof(formats) / sizeof(formats[0])))
                 return fail_at(ld, fm->off, "unknown format (expected json, yaml, xml, ini, "
                                             "systemd, env, pgconf, properties or pghba)");
+        }
+        const sa_node *al = sa_map_get(c, "also", 4);
+        if (al) {
+            if (al->str == NULL || (strcmp(al->str, "true") != 0 && strcmp(al->str, "false") != 0))
+                return fail_at(ld, al->off, "'also' must be true or false");
+            f->also = strcmp(al->str, "true") == 0;
+            if (f->also && svc->merge_dir)
+                return fail_at(ld, al->off, "'also' is not supported for a service with "
+                                            "'merge: directory'");
         }
         const sa_node *vw = sa_map_get(c, "view", 4);
         if (vw) {
