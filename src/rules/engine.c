@@ -23,7 +23,7 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
         return 0;
     char path[1024];
     if (sa_node_path(value, fe->view, path, sizeof(path)) < 0)
-        path[0] = '\0';
+        return 1;  /* a path too long to match the secret paths: redact rather than show */
     for (size_t i = 0; i < fe->svc->n_secrets; i++)
         if (path[0] && fnmatch(fe->svc->secrets[i], path, 0) == 0)
             return 1;
