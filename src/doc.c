@@ -246,7 +246,8 @@ int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap)
             kl = p->key_len;
         else
             return -1;
-        len += kl + (len ? 1 : 0);
+        /* a separator before every component but the deepest, empty keys included */
+        len += kl + (p != n ? 1 : 0);
         if (len + 1 > cap)
             return -1;
     }

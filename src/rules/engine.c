@@ -38,8 +38,14 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
     if (fe->svc->n_secrets == 0)
         return 0;
     char path[1024];
-    if (sa_node_path(value, fe->view, path, sizeof(path)) < 0)
-        path[0] = '\0';
+    if (sa_node_path(value, fe->view, path, sizeof(path)) < 0) {
+        /* a value of the view whose path is too long to match the secret paths: redact it
+         * rather than show it (a default's value, from the rule file, has no path) */
+        for (const sa_node *p = value; p != NULL; p = p->parent)
+            if (p == fe->view)
+                return 1;
+        return 0;
+    }
     for (size_t i = 0; i < fe->svc->n_secrets; i++)
         if (path[0] && glob_matches(fe->svc->secrets[i], path))
             return 1;
