@@ -11,6 +11,30 @@
 
 #include "secaudit/alloc.h"
 
+int sa_finding_set_strings(sa_finding *f, const char *file, const char *rel, const char *key,
+                           const char *message, const char *evidence, const char *note)
+{
+    const char *in[] = {file, rel, key, message, evidence, note};
+    size_t total = 0;
+    for (size_t i = 0; i < 6; i++)
+        total += in[i] ? strlen(in[i]) + 1 : 0;
+    char *block = sa_malloc(total ? total : 1), *p = block;
+    if (block == NULL)
+        return -1;
+    char **out[] = {&f->file, &f->rel, &f->key, &f->message, &f->evidence, &f->default_note};
+    for (size_t i = 0; i < 6; i++) {
+        if (in[i] == NULL) {
+            *out[i] = NULL;
+            continue;
+        }
+        size_t n = strlen(in[i]) + 1;
+        memcpy(p, in[i], n);
+        *out[i] = p;
+        p += n;
+    }
+    return 0;
+}
+
 static void free_finding(sa_finding *f)
 {
     sa_free(f->file);  /* and with it every string of the finding (finding.h) */

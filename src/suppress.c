@@ -644,21 +644,8 @@ static int add_no_reason(sa_result *res, const sa_ignore_comment *c)
              c->rules[0] ? c->rules : "(no rule id)");
     snprintf(ev, sizeof(ev), "secaudit:ignore %.400s", c->rules);
     f->rule = &sa_rule_ignore_no_reason;
-    /* the finding's strings are one allocation, starting at f->file (finding.h) */
-    const char *parts_in[] = {c->file, c->rel, "secaudit:ignore", msg, ev};
-    size_t total = 0;
-    for (size_t i = 0; i < 5; i++)
-        total += strlen(parts_in[i]) + 1;
-    char *block = sa_malloc(total), *p = block;
-    if (block == NULL)
+    if (sa_finding_set_strings(f, c->file, c->rel, "secaudit:ignore", msg, ev, NULL) < 0)
         return -1;
-    char **dst[] = {&f->file, &f->rel, &f->key, &f->message, &f->evidence};
-    for (size_t i = 0; i < 5; i++) {
-        size_t n = strlen(parts_in[i]) + 1;
-        memcpy(p, parts_in[i], n);
-        *dst[i] = p;
-        p += n;
-    }
     f->line = c->line;
     f->col = c->col;
     f->seq = c->seq;

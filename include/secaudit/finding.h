@@ -90,6 +90,10 @@ typedef struct sa_result {
 } sa_result;
 
 void sa_result_free(sa_result *r);
+/* Copy a finding's strings into the one allocation that starts at f->file (file must not
+ * be NULL; note may be). 0, or -1 when out of memory (f's strings untouched). */
+int sa_finding_set_strings(sa_finding *f, const char *file, const char *rel, const char *key,
+                           const char *message, const char *evidence, const char *note);
 /* Append copies; 0 or -1 when out of memory. */
 int sa_result_add_error(sa_result *r, const char *file, unsigned line, unsigned col,
                         const char *service, const char *message, size_t seq);

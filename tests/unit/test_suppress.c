@@ -130,14 +130,10 @@ static int add_finding(sa_result *r, const sa_rule *rule, unsigned line, const c
     f->line = line;
     f->col = 3;
     f->seq = 1;
-    f->file = sa_strdup("root/f.json");
-    f->rel = sa_strdup("f.json");
-    f->key = sa_strdup(key);
-    f->message = sa_strdup("msg \x01 <&>");
-    f->evidence = sa_strdup("k = v");
-    r->n_findings++;
-    if (!f->file || !f->rel || !f->key || !f->message || !f->evidence)
+    if (sa_finding_set_strings(f, "root/f.json", "f.json", key, "msg \x01 <&>", "k = v",
+                               NULL) < 0)
         return -1;
+    r->n_findings++;
     const char *parts[] = {rule->id, f->rel, key, "v"};
     sa_fingerprint(parts, 4, f->fingerprint);
     return 0;
