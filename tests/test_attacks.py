@@ -252,5 +252,59 @@ class Attack(unittest.TestCase):
         self.assertEqual(rep["scanned"]["files_seen"], 100001)
 
 
+class StrangerRules(unittest.TestCase):
+    """A rule directory from a stranger (--rules) is untrusted input: each bad file ends in a
+    clean error naming it (exit 2), quickly, or loads; never a crash or a hang."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="secaudit-rules-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def load(self, name, data, *extra):
+        d = os.path.join(self.tmp, name)
+        os.mkdir(d)
+        with open(os.path.join(d, "r.yml"), "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        p = subprocess.run([SECAUDIT, "rules", "list", "--rules", d, *extra],
+                           capture_output=True, timeout=120)
+        self.assertNotIn(p.returncode, (-6, -11, 134, 139), p.stderr)
+        return p
+
+    def refused(self, name, data, *extra):
+        p = self.load(name, data, *extra)
+        self.assertEqual(p.returncode, 2, p.stdout[-300:])
+        self.assertIn(b"r.yml", p.stderr)
+        self.assertEqual(p.stderr.count(b"\n"), 1, p.stderr)
+        return p
+
+    RULE = ("  - id: X-%d\n    title: t\n    severity: low\n    when: a == 1\n"
+            "    rationale: r\n    remediation: m\n")
+
+    def test_huge_file(self):
+        self.refused("huge", "service: orthanc\nrules:\n" + "# pad\n" * 300000)
+
+    def test_deep_nesting(self):
+        self.refused("deep", "service: orthanc\nx: " + "[" * 100000 + "]" * 100000 + "\n")
+
+    def test_invalid_utf8_and_nul(self):
+        self.refused("utf8", b"service: orthanc\nrules:\n  - id: \xff\xfe\x00\n")
+
+    def test_regex_bombs(self):
+        for i, rx in enumerate(("h" + "+" * 40, "((((a{99}){99}){99}){99})", "(" * 40 + "a" +
+                                ")+" * 40)):
+            self.refused("re%d" % i, "service: orthanc\nrules:\n" +
+                         self.RULE.replace("a == 1", 'a =~ "%s"' % rx) % 1)
+            self.refused("sniff%d" % i, "service: orthanc\nfiles:\n  - path: x.json\n"
+                         "    sniff: '%s'\n" % rx)
+
+    def test_many_rules(self):
+        body = "service: orthanc\nrules:\n" + "".join(self.RULE % i for i in range(20000))
+        p = self.load("many", body, "--limit", "max-rule-bytes=%d" % (len(body) + 1))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sum(l.startswith(b"X-") for l in p.stdout.splitlines()), 20000)
+
+
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
