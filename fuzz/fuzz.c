@@ -100,6 +100,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Visit every node of a parsed tree without recursion: its offsets lie inside the text, its
+ * line:col resolves, and its dotted path (what findings and same_as use) can be built. */
+static void walk_tree(const sa_doc *doc, const sa_linemap *lm)
+{
+    const sa_node *top = doc->root, *n = top;
+    char path[512];
+    while (n != NULL) {
+        unsigned l, c;
+        if (n->off > doc->len || n->key_off > doc->len)
+            __builtin_trap();
+        sa_linemap_pos(lm, n->off, &l, &c);
+        (void)sa_node_path(n, top, path, sizeof(path));
+        if (n->first != NULL) {
+            n = n->first;
+            continue;
+        }
+        while (n != top && n->next == NULL)
+            n = n->parent;
+        if (n == top)
+            break;
+        n = n->next;
+    }
+}
+
 static void parse_one(const char *format, const uint8_t *data, size_t size)
 {
     sa_doc *doc = sa_doc_new((const char *)data, size, &sa_limits_default);
@@ -111,9 +135,8 @@ static void parse_one(const char *format, const uint8_t *data, size_t size)
         /* positions of every node resolve */
         sa_linemap lm;
         if (sa_linemap_init(&lm, (const char *)data, size) == 0) {
-            unsigned l, c;
             if (doc->root)
-                sa_linemap_pos(&lm, doc->root->off, &l, &c);
+                walk_tree(doc, &lm);
             sa_linemap_free(&lm);
         }
     }
