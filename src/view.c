@@ -4,6 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A view ran out of memory or over the document's node budget: say which; -1. */
+static int view_oom(const sa_doc *doc, sa_perr *err)
+{
+    err->off = 0;
+    snprintf(err->msg, sizeof(err->msg), "%s",
+             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
+    return -1;
+}
+
 /* "tree": the document as parsed. */
 static int view_tree(sa_doc *doc, sa_node **out, sa_perr *err)
 {
@@ -101,10 +110,7 @@ static int view_omero_config(sa_doc *doc, sa_node **out, sa_perr *err)
     *out = view;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 /* A copy of scalar n under key[0..kl) in view (positions kept, origin remembered). */
@@ -216,10 +222,7 @@ static int view_pyro(sa_doc *doc, sa_node **out, sa_perr *err)
     *out = view;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 /* Children of el named name, in order: for (c = first_named(el, n); c; c = next_named(c, n)). */
@@ -325,10 +328,7 @@ static int view_icegrid(sa_doc *doc, sa_node **out, sa_perr *err)
     *out = view;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 /* "pyro-nsd": /etc/default/pyro4-nsd, the file Pyro4's contrib init script
@@ -355,10 +355,7 @@ static int view_pyro_nsd(sa_doc *doc, sa_node **out, sa_perr *err)
         goto oom;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 /* "mongod": mongod.conf. A YAML mapping is the view as parsed. A file whose YAML root is not
@@ -428,10 +425,7 @@ static int view_mongod(sa_doc *doc, sa_node **out, sa_perr *err)
     *out = view;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 /* "systemd": a unit as systemd applies it: the unit file and its drop-ins (in the order
@@ -469,10 +463,7 @@ static int view_systemd(sa_doc *doc, sa_node **out, sa_perr *err)
     *out = view;
     return 0;
 oom:
-    err->off = 0;
-    snprintf(err->msg, sizeof(err->msg), "%s",
-             sa_doc_over_budget(doc) ? "document has too many nodes" : "out of memory");
-    return -1;
+    return view_oom(doc, err);
 }
 
 static const sa_view views[] = {
