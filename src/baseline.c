@@ -33,23 +33,10 @@ int sa_baseline_load(sa_baseline *b, const char *path, const sa_limits *lim, cha
                      size_t errcap)
 {
     memset(b, 0, sizeof(*b));
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errcap, "cannot read the baseline %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    sa_buf buf = {0};
-    int r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-                ? sa_buf_read_upto(&buf, fd, lim->max_file_bytes + 1)
-                : -EINVAL;
-    close(fd);
-    if (r < 0 || buf.len > lim->max_file_bytes) {
+    sa_buf buf;
+    if (sa_read_user_file(path, lim->max_file_bytes, 0, &buf) < 0) {
         snprintf(err, errcap, "cannot read the baseline %s: %s", path,
-                 r == -EINVAL ? "not a regular file"
-                 : r < 0      ? strerror(-r)
-                              : "larger than the size limit");
-        sa_buf_free(&buf);
+                 sa_read_user_file_error(errno));
         return -1;
     }
     json_error_t je;

@@ -80,23 +80,10 @@ int sa_profile_load(sa_profile *p, const char *path, const struct option *opts,
                     const sa_limits *lim, char *err, size_t errcap)
 {
     memset(p, 0, sizeof(*p));
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errcap, "cannot read the profile %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    sa_buf buf = {0};
-    int r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-                ? sa_buf_read_upto(&buf, fd, lim->max_rule_bytes + 1)
-                : -EINVAL;
-    close(fd);
-    if (r < 0 || buf.len > lim->max_rule_bytes) {
+    sa_buf buf;
+    if (sa_read_user_file(path, lim->max_rule_bytes, 0, &buf) < 0) {
         snprintf(err, errcap, "cannot read the profile %s: %s", path,
-                 r == -EINVAL ? "not a regular file"
-                 : r < 0      ? strerror(-r)
-                              : "larger than the size limit");
-        sa_buf_free(&buf);
+                 sa_read_user_file_error(errno));
         return -1;
     }
     ctx c = {.path = path, .err = err, .errcap = errcap};

@@ -436,25 +436,12 @@ static int load_entry(loader *ld, const sa_node *m, sa_ignore_entry *e)
 int sa_ignore_load(sa_ignore_list *l, const char *path, long root, int optional,
                    const sa_limits *lim, char *err, size_t errcap)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
+    sa_buf buf;
+    if (sa_read_user_file(path, lim->max_file_bytes, 1, &buf) < 0) {
         if (optional && errno == ENOENT)
             return 1;
-        snprintf(err, errcap, "cannot read the ignore file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    sa_buf buf = {0};
-    int r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-                ? sa_buf_read_upto(&buf, fd, lim->max_file_bytes + 1)
-                : -EINVAL;
-    close(fd);
-    if (r < 0 || buf.len > lim->max_file_bytes) {
         snprintf(err, errcap, "cannot read the ignore file %s: %s", path,
-                 r == -EINVAL ? "not a regular file"
-                 : r < 0      ? strerror(-r)
-                              : "larger than the size limit");
-        sa_buf_free(&buf);
+                 sa_read_user_file_error(errno));
         return -1;
     }
     loader ld = {.path = path, .err = err, .errcap = errcap};

@@ -625,3 +625,31 @@ void sa_buf_free(sa_buf *buf)
     buf->data = NULL;
     buf->len = buf->cap = 0;
 }
+
+int sa_read_user_file(const char *path, size_t max, int nofollow, sa_buf *buf)
+{
+    memset(buf, 0, sizeof(*buf));
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                            (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? sa_buf_read_upto(buf, fd, max + 1)
+                                                       : -EINVAL;
+    close(fd);
+    if (r >= 0 && buf->len > max)
+        r = -EFBIG;
+    if (r < 0) {
+        sa_buf_free(buf);
+        errno = -r;
+        return -1;
+    }
+    return 0;
+}
+
+const char *sa_read_user_file_error(int err)
+{
+    return err == EINVAL ? "not a regular file"
+           : err == EFBIG ? "larger than the size limit"
+                          : strerror(err);
+}

@@ -62,6 +62,14 @@ typedef struct sa_buf {
 int sa_buf_read_upto(sa_buf *buf, int fd, size_t want);
 void sa_buf_free(sa_buf *buf);
 
+/* Read a whole file named by the user or found at a scan root (a profile, an ignore file, a
+ * baseline): a regular file of at most max bytes, opened without blocking on a FIFO, and
+ * without following a final symbolic link when nofollow. 0, or -1 with errno set (EINVAL:
+ * not a regular file, EFBIG: larger than max, ELOOP: a link when nofollow) and buf empty. */
+int sa_read_user_file(const char *path, size_t max, int nofollow, sa_buf *buf);
+/* The reason for a failed sa_read_user_file, for messages. */
+const char *sa_read_user_file_error(int err);
+
 /* Does glob match this path (relative, "/"-separated) under the exclude rules above? */
 int sa_walk_excluded(const sa_walk_opts *opts, const char *rel, const char *name);
 
