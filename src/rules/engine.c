@@ -53,8 +53,7 @@ static int is_secret(const sa_file_eval *fe, const sa_node *value, const char *l
 }
 
 /* Printable text of a value for evidence and messages. */
-static void value_text(const sa_file_eval *fe, const sa_node *v, const char *label, char *out,
-                       size_t cap)
+static void value_text(const sa_node *v, const char *label, int secret, char *out, size_t cap)
 {
     if (v == NULL) {
         snprintf(out, cap, "(absent)");
@@ -75,8 +74,7 @@ static void value_text(const sa_file_eval *fe, const sa_node *v, const char *lab
         return;
     default: {
         const char *k = v->key ? v->key : label;
-        sa_redact(k, k ? strlen(k) : 0, v->str ? v->str : "", v->str ? v->len : 0,
-                  is_secret(fe, v, label), out, cap);
+        sa_redact(k, k ? strlen(k) : 0, v->str ? v->str : "", v->len, secret, out, cap);
         return;
     }
     }
@@ -218,11 +216,12 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
         res->cap_findings = nc;
     }
     char val[256], safe_label[512];
-    value_text(fe, value, label, val, sizeof(val));
-    /* only a value secret by its own key or path: a label that merely mentions a secret
-     * option (a pg_hba record's text) says nothing about this value */
-    if (value && value->str && value->type != SA_MAP && value->type != SA_LIST &&
-        is_secret(fe, value, NULL)) {
+    /* secret by the value's own key or path (the label counts only for a value without a
+     * key): computed once, it decides the evidence and whether the label is scrubbed */
+    int secret = value && value->type != SA_MAP && value->type != SA_LIST &&
+                 is_secret(fe, value, label);
+    value_text(value, label, secret, val, sizeof(val));
+    if (secret && value->str) {
         int same = what == label;
         scrub_label(label, value, safe_label, sizeof(safe_label));
         label = safe_label;
