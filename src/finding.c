@@ -240,45 +240,42 @@ static int cmp_identity(const void *a, const void *b)
     return c;
 }
 
-static int cmp_fp_ptr(const void *a, const void *b)
-{
-    const sa_finding *x = *(const sa_finding *const *)a, *y = *(const sa_finding *const *)b;
-    int c = strcmp(x->fingerprint, y->fingerprint);
-    if (c == 0 && x->seq != y->seq)
-        c = x->seq < y->seq ? -1 : 1;
-    if (c == 0 && x->line != y->line)
-        c = x->line < y->line ? -1 : 1;
-    if (c == 0 && x->col != y->col)
-        c = x->col < y->col ? -1 : 1;
-    return c;
-}
-
 /* Two different findings can share a fingerprint (rule + file + key + value) when the key
  * that told them apart was redacted, or a file repeats a record verbatim. Fingerprints must
- * name one finding each (baselines, suppressions): the 2nd, 3rd … of a group, in file order,
- * get the group's fingerprint hashed with their ordinal. -1 when out of memory. */
+ * name one finding each (baselines, suppressions): the 2nd, 3rd … of a group, in report
+ * order, get the group's fingerprint hashed with their ordinal. One pass over the sorted
+ * findings with an open-addressing table of the fingerprints seen (linear, not a sort).
+ * -1 when out of memory. */
 static int unique_fingerprints(sa_result *r)
 {
     if (r->n_findings < 2)
         return 0;
-    sa_finding **v = sa_malloc(r->n_findings * sizeof(*v));
-    if (v == NULL)
+    size_t cap = 16;
+    while (cap < r->n_findings * 2)
+        cap *= 2;
+    struct slot {
+        uint64_t h;
+        size_t first, count;  /* first: index of the group's first finding + 1 (0: empty) */
+    } *t = sa_calloc(cap, sizeof(*t));
+    if (t == NULL)
         return -1;
-    for (size_t i = 0; i < r->n_findings; i++)
-        v[i] = &r->findings[i];
-    qsort(v, r->n_findings, sizeof(*v), cmp_fp_ptr);
-    size_t first = 0;
-    for (size_t i = 1; i < r->n_findings; i++) {
-        if (strcmp(v[i]->fingerprint, v[first]->fingerprint) != 0) {
-            first = i;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        sa_finding *f = &r->findings[i];
+        uint64_t h = strtoull(f->fingerprint, NULL, 16);
+        size_t k = (size_t)(h ^ (h >> 29)) & (cap - 1);
+        while (t[k].first && (t[k].h != h ||
+                              strcmp(r->findings[t[k].first - 1].fingerprint, f->fingerprint)))
+            k = (k + 1) & (cap - 1);
+        if (t[k].first == 0) {
+            t[k] = (struct slot){.h = h, .first = i + 1, .count = 1};
             continue;
         }
         char ord[24];
-        snprintf(ord, sizeof(ord), "#%zu", i - first);
-        const char *parts[] = {v[first]->fingerprint, ord};
-        sa_fingerprint(parts, 2, v[i]->fingerprint);
+        snprintf(ord, sizeof(ord), "#%zu", t[k].count++);
+        const char *parts[] = {r->findings[t[k].first - 1].fingerprint, ord};
+        sa_fingerprint(parts, 2, f->fingerprint);
     }
-    sa_free(v);
+    sa_free(t);
     return 0;
 }
 
@@ -299,12 +296,11 @@ int sa_result_sort(sa_result *r)
         }
         r->n_findings = o;
     }
-    int rc = unique_fingerprints(r);
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof(sa_finding), cmp_finding);
     if (r->n_errors > 1)
         qsort(r->errors, r->n_errors, sizeof(sa_error), cmp_error);
-    return rc;
+    return unique_fingerprints(r);
 }
 
 int sa_result_locate(const sa_result *r, const char *file, size_t *root, const char **rel)
