@@ -250,12 +250,13 @@ static int unique_fingerprints(sa_result *r)
 {
     if (r->n_findings < 2)
         return 0;
+    if (r->n_findings >= UINT32_MAX / 2)
+        return -1;
     size_t cap = 16;
-    while (cap < r->n_findings * 2)
+    while (cap < r->n_findings + r->n_findings / 2)
         cap *= 2;
     struct slot {
-        uint64_t h;
-        size_t first, count;  /* first: index of the group's first finding + 1 (0: empty) */
+        uint32_t first, count;  /* first: index of the group's first finding + 1 (0: empty) */
     } *t = sa_calloc(cap, sizeof(*t));
     if (t == NULL)
         return -1;
@@ -263,15 +264,14 @@ static int unique_fingerprints(sa_result *r)
         sa_finding *f = &r->findings[i];
         uint64_t h = strtoull(f->fingerprint, NULL, 16);
         size_t k = (size_t)(h ^ (h >> 29)) & (cap - 1);
-        while (t[k].first && (t[k].h != h ||
-                              strcmp(r->findings[t[k].first - 1].fingerprint, f->fingerprint)))
+        while (t[k].first && strcmp(r->findings[t[k].first - 1].fingerprint, f->fingerprint))
             k = (k + 1) & (cap - 1);
         if (t[k].first == 0) {
-            t[k] = (struct slot){.h = h, .first = i + 1, .count = 1};
+            t[k] = (struct slot){.first = (uint32_t)i + 1, .count = 1};
             continue;
         }
         char ord[24];
-        snprintf(ord, sizeof(ord), "#%zu", t[k].count++);
+        snprintf(ord, sizeof(ord), "#%u", (unsigned)t[k].count++);
         const char *parts[] = {r->findings[t[k].first - 1].fingerprint, ord};
         sa_fingerprint(parts, 2, f->fingerprint);
     }
