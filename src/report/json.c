@@ -5,33 +5,9 @@
 
 #include "secaudit/alloc.h"
 #include "secaudit/report.h"
+#include "report/jsonw.h"
 
 #define SA_REPORT_SCHEMA_VERSION "1.0"
-
-/* A JSON string from untrusted bytes (invalid UTF-8 replaced). */
-static json_t *jstr(const char *s)
-{
-    size_t n;
-    char *clean = sa_utf8_clean(s, strlen(s), &n);
-    if (clean == NULL)
-        return NULL;
-    json_t *j = json_stringn(clean, n);
-    sa_free(clean);
-    return j;
-}
-
-/* json_object_set_new that remembers a failure. */
-static void put(json_t *obj, const char *key, json_t *val, int *bad)
-{
-    if (val == NULL || json_object_set_new(obj, key, val) < 0)
-        *bad = 1;
-}
-
-static void push(json_t *arr, json_t *val, int *bad)
-{
-    if (val == NULL || json_array_append_new(arr, val) < 0)
-        *bad = 1;
-}
 
 int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
 {
@@ -39,25 +15,25 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
     json_t *root = json_object();
     if (root == NULL)
         return -1;
-    put(root, "schema_version", json_string(SA_REPORT_SCHEMA_VERSION), &bad);
+    sa_jput(root, "schema_version", json_string(SA_REPORT_SCHEMA_VERSION), &bad);
     json_t *tool = json_object();
     if (tool) {
-        put(tool, "name", json_string("secaudit"), &bad);
-        put(tool, "version", json_string(SECAUDIT_VERSION), &bad);
+        sa_jput(tool, "name", json_string("secaudit"), &bad);
+        sa_jput(tool, "version", json_string(SECAUDIT_VERSION), &bad);
     }
-    put(root, "tool", tool, &bad);
+    sa_jput(root, "tool", tool, &bad);
 
     json_t *scanned = json_object(), *roots = json_array();
     for (size_t i = 0; roots && i < res->n_roots; i++)
-        push(roots, jstr(res->roots[i]), &bad);
+        sa_jpush(roots, sa_jstr(res->roots[i]), &bad);
     if (scanned) {
-        put(scanned, "roots", roots, &bad);
-        put(scanned, "files_seen", json_integer((json_int_t)res->files_seen), &bad);
-        put(scanned, "files_parsed", json_integer((json_int_t)res->files_parsed), &bad);
+        sa_jput(scanned, "roots", roots, &bad);
+        sa_jput(scanned, "files_seen", json_integer((json_int_t)res->files_seen), &bad);
+        sa_jput(scanned, "files_parsed", json_integer((json_int_t)res->files_parsed), &bad);
     } else {
         json_decref(roots);
     }
-    put(root, "scanned", scanned, &bad);
+    sa_jput(root, "scanned", scanned, &bad);
 
     size_t counts[5] = {0}, n_suppressed = 0, n_new = 0, n_unchanged = 0;
     json_t *findings = json_array();
@@ -77,35 +53,35 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
             bad = 1;
             break;
         }
-        put(j, "rule_id", json_string(f->rule->id), &bad);
-        put(j, "title", jstr(f->rule->title), &bad);
-        put(j, "severity", json_string(sa_severity_name(f->rule->severity)), &bad);
-        put(j, "service", jstr(f->rule->service->name), &bad);
-        put(j, "file", jstr(f->file), &bad);
-        put(j, "line", json_integer(f->line), &bad);
-        put(j, "column", json_integer(f->col), &bad);
-        put(j, "key", jstr(f->key), &bad);
-        put(j, "message", jstr(f->message), &bad);
-        put(j, "source", json_string(f->source_default ? "default" : "explicit"), &bad);
-        put(j, "evidence", jstr(f->evidence), &bad);
-        put(j, "fingerprint", json_string(f->fingerprint), &bad);
+        sa_jput(j, "rule_id", json_string(f->rule->id), &bad);
+        sa_jput(j, "title", sa_jstr(f->rule->title), &bad);
+        sa_jput(j, "severity", json_string(sa_severity_name(f->rule->severity)), &bad);
+        sa_jput(j, "service", sa_jstr(f->rule->service->name), &bad);
+        sa_jput(j, "file", sa_jstr(f->file), &bad);
+        sa_jput(j, "line", json_integer(f->line), &bad);
+        sa_jput(j, "column", json_integer(f->col), &bad);
+        sa_jput(j, "key", sa_jstr(f->key), &bad);
+        sa_jput(j, "message", sa_jstr(f->message), &bad);
+        sa_jput(j, "source", json_string(f->source_default ? "default" : "explicit"), &bad);
+        sa_jput(j, "evidence", sa_jstr(f->evidence), &bad);
+        sa_jput(j, "fingerprint", json_string(f->fingerprint), &bad);
         if (f->suppressed) {
             json_t *s = json_object();
             if (s) {
-                put(s, "kind", json_string(f->suppressed == SA_SUPP_INSOURCE ? "inSource"
+                sa_jput(s, "kind", json_string(f->suppressed == SA_SUPP_INSOURCE ? "inSource"
                                                                               : "external"),
                     &bad);
-                put(s, "reason", jstr(f->suppress_reason), &bad);
-                put(s, "origin", jstr(f->suppress_origin), &bad);
+                sa_jput(s, "reason", sa_jstr(f->suppress_reason), &bad);
+                sa_jput(s, "origin", sa_jstr(f->suppress_origin), &bad);
             }
-            put(j, "suppression", s, &bad);
+            sa_jput(j, "suppression", s, &bad);
         }
         if (f->baseline)
-            put(j, "baseline", json_string(f->baseline == SA_BASE_NEW ? "new" : "unchanged"),
+            sa_jput(j, "baseline", json_string(f->baseline == SA_BASE_NEW ? "new" : "unchanged"),
                 &bad);
-        push(findings, j, &bad);
+        sa_jpush(findings, j, &bad);
     }
-    put(root, "findings", findings, &bad);
+    sa_jput(root, "findings", findings, &bad);
 
     json_t *errors = json_array();
     for (size_t i = 0; errors && i < res->n_errors; i++) {
@@ -115,14 +91,14 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
             bad = 1;
             break;
         }
-        put(j, "file", jstr(e->file), &bad);
-        put(j, "line", json_integer(e->line), &bad);
-        put(j, "column", json_integer(e->col), &bad);
-        put(j, "service", jstr(e->service), &bad);
-        put(j, "message", jstr(e->message), &bad);
-        push(errors, j, &bad);
+        sa_jput(j, "file", sa_jstr(e->file), &bad);
+        sa_jput(j, "line", json_integer(e->line), &bad);
+        sa_jput(j, "column", json_integer(e->col), &bad);
+        sa_jput(j, "service", sa_jstr(e->service), &bad);
+        sa_jput(j, "message", sa_jstr(e->message), &bad);
+        sa_jpush(errors, j, &bad);
     }
-    put(root, "errors", errors, &bad);
+    sa_jput(root, "errors", errors, &bad);
 
     json_t *notices = json_array();
     for (size_t i = 0; notices && i < res->n_notices; i++) {
@@ -131,26 +107,26 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
             bad = 1;
             break;
         }
-        put(j, "path", jstr(res->notices[i].path), &bad);
+        sa_jput(j, "path", sa_jstr(res->notices[i].path), &bad);
         if (res->notices[i].line)
-            put(j, "line", json_integer(res->notices[i].line), &bad);
-        put(j, "message", jstr(res->notices[i].message), &bad);
-        push(notices, j, &bad);
+            sa_jput(j, "line", json_integer(res->notices[i].line), &bad);
+        sa_jput(j, "message", sa_jstr(res->notices[i].message), &bad);
+        sa_jpush(notices, j, &bad);
     }
-    put(root, "notices", notices, &bad);
+    sa_jput(root, "notices", notices, &bad);
 
     json_t *summary = json_object();
     size_t total = 0;
     for (int s = SA_SEV_CRITICAL; summary && s >= SA_SEV_INFO; s--) {
-        put(summary, sa_severity_name(s), json_integer((json_int_t)counts[s]), &bad);
+        sa_jput(summary, sa_severity_name(s), json_integer((json_int_t)counts[s]), &bad);
         total += counts[s];
     }
     if (summary) {
-        put(summary, "total", json_integer((json_int_t)total), &bad);
-        put(summary, "errors", json_integer((json_int_t)res->n_errors), &bad);
-        put(summary, "suppressed", json_integer((json_int_t)n_suppressed), &bad);
+        sa_jput(summary, "total", json_integer((json_int_t)total), &bad);
+        sa_jput(summary, "errors", json_integer((json_int_t)res->n_errors), &bad);
+        sa_jput(summary, "suppressed", json_integer((json_int_t)n_suppressed), &bad);
     }
-    put(root, "summary", summary, &bad);
+    sa_jput(root, "summary", summary, &bad);
 
     if (res->has_baseline) {
         json_t *bl = json_object(), *absent = json_array();
@@ -161,20 +137,20 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
                 bad = 1;
                 break;
             }
-            put(j, "fingerprint", json_string(a->fingerprint), &bad);
-            put(j, "rule_id", jstr(a->rule_id), &bad);
-            put(j, "path", jstr(a->path), &bad);
-            put(j, "line", json_integer(a->line), &bad);
-            push(absent, j, &bad);
+            sa_jput(j, "fingerprint", json_string(a->fingerprint), &bad);
+            sa_jput(j, "rule_id", sa_jstr(a->rule_id), &bad);
+            sa_jput(j, "path", sa_jstr(a->path), &bad);
+            sa_jput(j, "line", json_integer(a->line), &bad);
+            sa_jpush(absent, j, &bad);
         }
         if (bl) {
-            put(bl, "new", json_integer((json_int_t)n_new), &bad);
-            put(bl, "unchanged", json_integer((json_int_t)n_unchanged), &bad);
-            put(bl, "absent", absent, &bad);
+            sa_jput(bl, "new", json_integer((json_int_t)n_new), &bad);
+            sa_jput(bl, "unchanged", json_integer((json_int_t)n_unchanged), &bad);
+            sa_jput(bl, "absent", absent, &bad);
         } else {
             json_decref(absent);
         }
-        put(root, "baseline", bl, &bad);
+        sa_jput(root, "baseline", bl, &bad);
     }
 
     int rc = -1;

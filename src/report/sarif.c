@@ -11,31 +11,7 @@
 
 #include "secaudit/alloc.h"
 #include "secaudit/report.h"
-
-static json_t *jstr(const char *s)
-{
-    size_t n;
-    char *clean = sa_utf8_clean(s, strlen(s), &n);
-    if (clean == NULL)
-        return NULL;
-    json_t *j = json_stringn(clean, n);
-    sa_free(clean);
-    return j;
-}
-
-/* json_object_set_new and json_array_append_new take val in every case (a NULL container
- * included: they release val), so a failure leaks nothing and frees nothing twice. */
-static void put(json_t *obj, const char *key, json_t *val, int *bad)
-{
-    if (val == NULL || json_object_set_new(obj, key, val) < 0)
-        *bad = 1;
-}
-
-static void push(json_t *arr, json_t *val, int *bad)
-{
-    if (val == NULL || json_array_append_new(arr, val) < 0)
-        *bad = 1;
-}
+#include "report/jsonw.h"
 
 const char *sa_sarif_security_severity(sa_severity s)
 {
@@ -81,7 +57,7 @@ static json_t *text_obj(json_t *text)
 {
     json_t *o = json_object();
     int bad = 0;
-    put(o, "text", text, &bad);
+    sa_jput(o, "text", text, &bad);
     if (bad) {
         json_decref(o);
         return NULL;
@@ -100,22 +76,22 @@ static json_t *location(const sa_result *res, const char *file, const char *rel,
     if (root < 0 && sa_result_locate(res, file, &r, &rp) == 0)
         root = (long)r;
     if (root >= 0 && rp) {
-        put(art, "uri", uri_of("", rp, ""), &bad);
+        sa_jput(art, "uri", uri_of("", rp, ""), &bad);
         char base[32];
         snprintf(base, sizeof(base), "ROOT%ld", root);
-        put(art, "uriBaseId", json_string(base), &bad);
+        sa_jput(art, "uriBaseId", json_string(base), &bad);
     } else {
-        put(art, "uri", uri_of("", file, ""), &bad);
+        sa_jput(art, "uri", uri_of("", file, ""), &bad);
     }
-    put(phys, "artifactLocation", art, &bad);
+    sa_jput(phys, "artifactLocation", art, &bad);
     if (line) {
         json_t *reg = json_object();
-        put(reg, "startLine", json_integer(line), &bad);
+        sa_jput(reg, "startLine", json_integer(line), &bad);
         if (col)
-            put(reg, "startColumn", json_integer(col), &bad);
-        put(phys, "region", reg, &bad);
+            sa_jput(reg, "startColumn", json_integer(col), &bad);
+        sa_jput(phys, "region", reg, &bad);
     }
-    put(loc, "physicalLocation", phys, &bad);
+    sa_jput(loc, "physicalLocation", phys, &bad);
     if (bad) {
         json_decref(loc);
         return NULL;
@@ -133,10 +109,10 @@ static json_t *rule_obj(const sa_rule *r)
 {
     int bad = 0;
     json_t *j = json_object();
-    put(j, "id", jstr(r->id), &bad);
-    put(j, "name", jstr(r->id), &bad);
-    put(j, "shortDescription", text_obj(jstr(r->title)), &bad);
-    put(j, "fullDescription", text_obj(jstr(r->rationale)), &bad);
+    sa_jput(j, "id", sa_jstr(r->id), &bad);
+    sa_jput(j, "name", sa_jstr(r->id), &bad);
+    sa_jput(j, "shortDescription", text_obj(sa_jstr(r->title)), &bad);
+    sa_jput(j, "fullDescription", text_obj(sa_jstr(r->rationale)), &bad);
     /* help: the remediation, then the references */
     size_t cap = strlen(r->title) + strlen(r->rationale) + strlen(r->remediation) + 128;
     for (size_t i = 0; i < r->n_refs; i++)
@@ -155,9 +131,9 @@ static json_t *rule_obj(const sa_rule *r)
             m += (size_t)snprintf(md + m, cap - m, "\n- %s", r->refs[i]);
         }
         json_t *help = json_object();
-        put(help, "text", jstr(text), &bad);
-        put(help, "markdown", jstr(md), &bad);
-        put(j, "help", help, &bad);
+        sa_jput(help, "text", sa_jstr(text), &bad);
+        sa_jput(help, "markdown", sa_jstr(md), &bad);
+        sa_jput(j, "help", help, &bad);
     } else {
         bad = 1;
     }
@@ -165,21 +141,21 @@ static json_t *rule_obj(const sa_rule *r)
     sa_free(md);
     for (size_t i = 0; i < r->n_refs; i++)
         if (strncmp(r->refs[i], "https://", 8) == 0 && !strpbrk(r->refs[i], " \t\"<>")) {
-            put(j, "helpUri", json_string(r->refs[i]), &bad);
+            sa_jput(j, "helpUri", json_string(r->refs[i]), &bad);
             break;
         }
     json_t *dc = json_object();
-    put(dc, "level", json_string(level(r->severity)), &bad);
-    put(j, "defaultConfiguration", dc, &bad);
+    sa_jput(dc, "level", json_string(level(r->severity)), &bad);
+    sa_jput(j, "defaultConfiguration", dc, &bad);
     json_t *props = json_object(), *tags = json_array();
-    push(tags, json_string("security"), &bad);
-    push(tags, jstr(r->service->name), &bad);
-    put(props, "tags", tags, &bad);
-    put(props, "severity", json_string(sa_severity_name(r->severity)), &bad);
+    sa_jpush(tags, json_string("security"), &bad);
+    sa_jpush(tags, sa_jstr(r->service->name), &bad);
+    sa_jput(props, "tags", tags, &bad);
+    sa_jput(props, "severity", json_string(sa_severity_name(r->severity)), &bad);
     const char *ss = sa_sarif_security_severity(r->severity);
     if (ss)
-        put(props, "security-severity", json_string(ss), &bad);
-    put(j, "properties", props, &bad);
+        sa_jput(props, "security-severity", json_string(ss), &bad);
+    sa_jput(j, "properties", props, &bad);
     if (bad) {
         json_decref(j);
         return NULL;
@@ -191,7 +167,7 @@ static json_t *fingerprints(const char *fp)
 {
     json_t *j = json_object();
     int bad = 0;
-    put(j, "secaudit/v1", json_string(fp), &bad);
+    sa_jput(j, "secaudit/v1", json_string(fp), &bad);
     if (bad) {
         json_decref(j);
         return NULL;
@@ -222,51 +198,51 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o)
     nr = u;
 
     json_t *root = json_object();
-    put(root, "$schema", json_string("https://json.schemastore.org/sarif-2.1.0.json"), &bad);
-    put(root, "version", json_string("2.1.0"), &bad);
+    sa_jput(root, "$schema", json_string("https://json.schemastore.org/sarif-2.1.0.json"), &bad);
+    sa_jput(root, "version", json_string("2.1.0"), &bad);
     json_t *runs = json_array(), *run = json_object();
-    put(root, "runs", runs, &bad);
-    push(runs, run, &bad);
+    sa_jput(root, "runs", runs, &bad);
+    sa_jpush(runs, run, &bad);
 
     json_t *tool = json_object(), *driver = json_object(), *jrules = json_array();
-    put(driver, "name", json_string("secaudit"), &bad);
-    put(driver, "version", json_string(SECAUDIT_VERSION), &bad);
-    put(driver, "semanticVersion", json_string(SECAUDIT_VERSION), &bad);
+    sa_jput(driver, "name", json_string("secaudit"), &bad);
+    sa_jput(driver, "version", json_string(SECAUDIT_VERSION), &bad);
+    sa_jput(driver, "semanticVersion", json_string(SECAUDIT_VERSION), &bad);
     for (size_t i = 0; i < nr && !bad; i++)
-        push(jrules, rule_obj(rules[i]), &bad);
-    put(driver, "rules", jrules, &bad);
-    put(tool, "driver", driver, &bad);
-    put(run, "tool", tool, &bad);
+        sa_jpush(jrules, rule_obj(rules[i]), &bad);
+    sa_jput(driver, "rules", jrules, &bad);
+    sa_jput(tool, "driver", driver, &bad);
+    sa_jput(run, "tool", tool, &bad);
 
     /* invocation: success, and what could not be assessed */
     json_t *invs = json_array(), *inv = json_object(), *notes = json_array();
-    put(inv, "executionSuccessful", json_boolean(res->n_errors == 0), &bad);
+    sa_jput(inv, "executionSuccessful", json_boolean(res->n_errors == 0), &bad);
     for (size_t i = 0; i < res->n_errors && !bad; i++) {
         const sa_error *e = &res->errors[i];
         json_t *n = json_object(), *locs = json_array();
-        put(n, "level", json_string("error"), &bad);
-        put(n, "message", text_obj(jstr(e->message)), &bad);
-        push(locs, location(res, e->file, NULL, -1, e->line, e->col), &bad);
-        put(n, "locations", locs, &bad);
+        sa_jput(n, "level", json_string("error"), &bad);
+        sa_jput(n, "message", text_obj(sa_jstr(e->message)), &bad);
+        sa_jpush(locs, location(res, e->file, NULL, -1, e->line, e->col), &bad);
+        sa_jput(n, "locations", locs, &bad);
         if (e->service[0]) {
             json_t *p = json_object();
-            put(p, "service", jstr(e->service), &bad);
-            put(n, "properties", p, &bad);
+            sa_jput(p, "service", sa_jstr(e->service), &bad);
+            sa_jput(n, "properties", p, &bad);
         }
-        push(notes, n, &bad);
+        sa_jpush(notes, n, &bad);
     }
     for (size_t i = 0; i < res->n_notices && !bad; i++) {
         const sa_notice *nt = &res->notices[i];
         json_t *n = json_object(), *locs = json_array();
-        put(n, "level", json_string("note"), &bad);
-        put(n, "message", text_obj(jstr(nt->message)), &bad);
-        push(locs, location(res, nt->path, NULL, -1, nt->line, 0), &bad);
-        put(n, "locations", locs, &bad);
-        push(notes, n, &bad);
+        sa_jput(n, "level", json_string("note"), &bad);
+        sa_jput(n, "message", text_obj(sa_jstr(nt->message)), &bad);
+        sa_jpush(locs, location(res, nt->path, NULL, -1, nt->line, 0), &bad);
+        sa_jput(n, "locations", locs, &bad);
+        sa_jpush(notes, n, &bad);
     }
-    put(inv, "toolExecutionNotifications", notes, &bad);
-    push(invs, inv, &bad);
-    put(run, "invocations", invs, &bad);
+    sa_jput(inv, "toolExecutionNotifications", notes, &bad);
+    sa_jpush(invs, inv, &bad);
+    sa_jput(run, "invocations", invs, &bad);
 
     /* the roots */
     json_t *bases = json_object();
@@ -289,14 +265,14 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o)
                 *slash = '\0';
         }
         if (realpath(dir, abs) != NULL)
-            put(b, "uri", uri_of("file://", abs, strcmp(abs, "/") == 0 ? "" : "/"), &bad);
+            sa_jput(b, "uri", uri_of("file://", abs, strcmp(abs, "/") == 0 ? "" : "/"), &bad);
         char desc[PATH_MAX + 64];
         snprintf(desc, sizeof(desc), "%s %s", is_file ? "the directory of the scanned file"
                                                       : "the scanned directory", rt);
-        put(b, "description", text_obj(jstr(desc)), &bad);
-        put(bases, key, b, &bad);
+        sa_jput(b, "description", text_obj(sa_jstr(desc)), &bad);
+        sa_jput(bases, key, b, &bad);
     }
-    put(run, "originalUriBaseIds", bases, &bad);
+    sa_jput(run, "originalUriBaseIds", bases, &bad);
 
     json_t *results = json_array();
     for (size_t i = 0; i < res->n_findings && !bad; i++) {
@@ -306,63 +282,63 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o)
         const sa_rule *key = f->rule, **hit = bsearch(&key, rules, nr, sizeof(*rules),
                                                      cmp_rule);
         json_t *r = json_object(), *locs = json_array();
-        put(r, "ruleId", jstr(f->rule->id), &bad);
-        put(r, "ruleIndex", json_integer(hit ? (json_int_t)(hit - rules) : 0), &bad);
-        put(r, "level", json_string(level(f->rule->severity)), &bad);
-        put(r, "message", text_obj(jstr(f->message)), &bad);
+        sa_jput(r, "ruleId", sa_jstr(f->rule->id), &bad);
+        sa_jput(r, "ruleIndex", json_integer(hit ? (json_int_t)(hit - rules) : 0), &bad);
+        sa_jput(r, "level", json_string(level(f->rule->severity)), &bad);
+        sa_jput(r, "message", text_obj(sa_jstr(f->message)), &bad);
         /* the root and path come from the display path: with overlapping roots (a directory
          * and a file in it) the finding kept may have been reached through either */
-        push(locs, location(res, f->file, NULL, -1, f->line, f->col), &bad);
-        put(r, "locations", locs, &bad);
-        put(r, "partialFingerprints", fingerprints(f->fingerprint), &bad);
+        sa_jpush(locs, location(res, f->file, NULL, -1, f->line, f->col), &bad);
+        sa_jput(r, "locations", locs, &bad);
+        sa_jput(r, "partialFingerprints", fingerprints(f->fingerprint), &bad);
         if (f->baseline)
-            put(r, "baselineState",
+            sa_jput(r, "baselineState",
                 json_string(f->baseline == SA_BASE_NEW ? "new" : "unchanged"), &bad);
         if (f->suppressed) {
             json_t *ss = json_array(), *s = json_object();
-            put(s, "kind", json_string(f->suppressed == SA_SUPP_INSOURCE ? "inSource"
+            sa_jput(s, "kind", json_string(f->suppressed == SA_SUPP_INSOURCE ? "inSource"
                                                                           : "external"),
                 &bad);
-            put(s, "status", json_string("accepted"), &bad);
-            put(s, "justification", jstr(f->suppress_reason), &bad);
+            sa_jput(s, "status", json_string("accepted"), &bad);
+            sa_jput(s, "justification", sa_jstr(f->suppress_reason), &bad);
             json_t *sp = json_object();
-            put(sp, "origin", jstr(f->suppress_origin), &bad);
-            put(s, "properties", sp, &bad);
-            push(ss, s, &bad);
-            put(r, "suppressions", ss, &bad);
+            sa_jput(sp, "origin", sa_jstr(f->suppress_origin), &bad);
+            sa_jput(s, "properties", sp, &bad);
+            sa_jpush(ss, s, &bad);
+            sa_jput(r, "suppressions", ss, &bad);
         }
         json_t *props = json_object();
-        put(props, "severity", json_string(sa_severity_name(f->rule->severity)), &bad);
-        put(props, "service", jstr(f->rule->service->name), &bad);
-        put(props, "key", jstr(f->key), &bad);
-        put(props, "evidence", jstr(f->evidence), &bad);
-        put(props, "source", json_string(f->source_default ? "default" : "explicit"), &bad);
-        put(r, "properties", props, &bad);
-        push(results, r, &bad);
+        sa_jput(props, "severity", json_string(sa_severity_name(f->rule->severity)), &bad);
+        sa_jput(props, "service", sa_jstr(f->rule->service->name), &bad);
+        sa_jput(props, "key", sa_jstr(f->key), &bad);
+        sa_jput(props, "evidence", sa_jstr(f->evidence), &bad);
+        sa_jput(props, "source", json_string(f->source_default ? "default" : "explicit"), &bad);
+        sa_jput(r, "properties", props, &bad);
+        sa_jpush(results, r, &bad);
     }
     for (size_t i = 0; i < res->n_absent && !bad; i++) {
         const sa_absent *a = &res->absent[i];
         json_t *r = json_object(), *locs = json_array();
-        put(r, "ruleId", jstr(a->rule_id), &bad);
+        sa_jput(r, "ruleId", sa_jstr(a->rule_id), &bad);
         if (a->rule) {
             const sa_rule *key = a->rule, **hit = bsearch(&key, rules, nr, sizeof(*rules),
                                                          cmp_rule);
             if (hit)
-                put(r, "ruleIndex", json_integer((json_int_t)(hit - rules)), &bad);
+                sa_jput(r, "ruleIndex", json_integer((json_int_t)(hit - rules)), &bad);
         }
-        put(r, "level", json_string(a->rule ? level(a->rule->severity) : "none"), &bad);
+        sa_jput(r, "level", json_string(a->rule ? level(a->rule->severity) : "none"), &bad);
         char msg[600];
         snprintf(msg, sizeof(msg), "in the baseline, no longer found: %.500s",
                  a->rule ? a->rule->title : a->rule_id);
-        put(r, "message", text_obj(jstr(msg)), &bad);
-        push(locs, location(res, a->path, a->path, 0, a->line, 0), &bad);
-        put(r, "locations", locs, &bad);
-        put(r, "partialFingerprints", fingerprints(a->fingerprint), &bad);
-        put(r, "baselineState", json_string("absent"), &bad);
-        push(results, r, &bad);
+        sa_jput(r, "message", text_obj(sa_jstr(msg)), &bad);
+        sa_jpush(locs, location(res, a->path, a->path, 0, a->line, 0), &bad);
+        sa_jput(r, "locations", locs, &bad);
+        sa_jput(r, "partialFingerprints", fingerprints(a->fingerprint), &bad);
+        sa_jput(r, "baselineState", json_string("absent"), &bad);
+        sa_jpush(results, r, &bad);
     }
-    put(run, "results", results, &bad);
-    put(run, "columnKind", json_string("unicodeCodePoints"), &bad);
+    sa_jput(run, "results", results, &bad);
+    sa_jput(run, "columnKind", json_string("unicodeCodePoints"), &bad);
 
     sa_free(rules);
     int rc = -1;
