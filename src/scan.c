@@ -228,9 +228,9 @@ static int error(scan_ctx *sc, const char *path, unsigned line, unsigned col,
 {
     /* a file judged by two services fails the same way twice: once is enough */
     const sa_result *r = sc->res;
-    if (r->n_errors && r->errors[r->n_errors - 1].line == line &&
-        r->errors[r->n_errors - 1].col == col && strcmp(r->errors[r->n_errors - 1].file, path) == 0 &&
-        strcmp(r->errors[r->n_errors - 1].message, msg) == 0)
+    const sa_error *last = r->n_errors ? &r->errors[r->n_errors - 1] : NULL;
+    if (last && last->line == line && last->col == col && strcmp(last->file, path) == 0 &&
+        strcmp(last->message, msg) == 0)
         return 0;
     if (sa_result_add_error(sc->res, path, line, col, svc ? svc->name : "", msg, sc->seq) < 0) {
         sc->oom = 1;
