@@ -38,7 +38,8 @@ typedef struct seg {
 } seg;
 
 enum fn {
-    FN_EXISTS, FN_LEN, FN_LOWER, FN_LOOPBACK, FN_URL_HOST, FN_KEY, FN_WORLD_READABLE, FN_SINCE
+    FN_EXISTS, FN_LEN, FN_LOWER, FN_LOOPBACK, FN_URL_HOST, FN_KEY, FN_WORLD_READABLE, FN_SINCE,
+    FN_LDAP_PLAINTEXT
 };
 
 static const struct {
@@ -47,6 +48,7 @@ static const struct {
     int arity;
 } builtins[] = {
     {"exists", FN_EXISTS, 1},     {"key", FN_KEY, 0},
+    {"ldap_plaintext", FN_LDAP_PLAINTEXT, 1},
     {"len", FN_LEN, 1},           {"loopback", FN_LOOPBACK, 1},
     {"lower", FN_LOWER, 1},       {"since", FN_SINCE, 1},
     {"url_host", FN_URL_HOST, 1},
@@ -1136,6 +1138,56 @@ static const char *find3(const char *s, size_t n, const char *pat)
     return NULL;
 }
 
+/* The host of the URL whose authority starts at p (after "://"), up to end or the first
+ * '/', ' ', ',' or '?': [user[:pw]@]host[:port] or [v6]. 0 with [*hs, *he), or -1. */
+static int url_host_span(const char *p, const char *end, const char **hs, const char **he)
+{
+    const char *stop = p;
+    while (stop < end && *stop != '/' && *stop != ' ' && *stop != ',' && *stop != '?')
+        stop++;
+    for (const char *q = p; q < stop; q++)
+        if (*q == '@')
+            p = q + 1;
+    const char *hend = stop;
+    if (p < stop && *p == '[') {
+        const char *close = memchr(p, ']', (size_t)(stop - p));
+        if (close == NULL)
+            return -1;
+        p++;
+        hend = close;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(stop - p));
+        if (colon)
+            hend = colon;
+    }
+    *hs = p;
+    *he = hend;
+    return 0;
+}
+
+/* Does the list of URLs s[0..n) (separated by spaces or commas) hold an ldap:// URL to a
+ * host that is not loopback? ldaps:// and ldapi:// are not plaintext; ldap:/// (no host:
+ * the client's default) is not judged. The shared check of the OMERO, pg_hba and OpenLDAP
+ * packs. */
+static int ldap_plaintext(const char *s, size_t n)
+{
+    const char *end = s + n;
+    for (const char *p = s; p < end;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        const char *w = p;
+        while (p < end && *p != ' ' && *p != '\t' && *p != ',')
+            p++;
+        if (p - w > 7 && strncasecmp(w, "ldap://", 7) == 0) {
+            const char *hs, *he;
+            if (url_host_span(w + 7, p, &hs, &he) == 0 && he > hs &&
+                !sa_is_loopback_list(hs, (size_t)(he - hs)))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static int call_fn(const sa_expr *e, sa_eval_ctx *ctx, val *out)
 {
     val a = {0};
@@ -1206,37 +1258,20 @@ static int call_fn(const sa_expr *e, sa_eval_ctx *ctx, val *out)
         out->k = V_BOOL;
         out->b = sa_is_loopback_list(s, n);
         return 0;
+    case FN_LDAP_PLAINTEXT:
+        if (!text_of(&a, &s, &n))
+            return 0;
+        out->k = V_BOOL;
+        out->b = ldap_plaintext(s, n);
+        return 0;
     case FN_URL_HOST: {
         /* scheme://[user[:pw]@]host[:port][/...]; several URLs separated by spaces or
          * commas: the first */
         if (!text_of(&a, &s, &n))
             return 0;
-        const char *p = find3(s, n, "://");
-        if (p == NULL)
+        const char *p = find3(s, n, "://"), *hend;
+        if (p == NULL || url_host_span(p + 3, s + n, &p, &hend) < 0)
             return 0;
-        p += 3;
-        const char *end = s + n;
-        const char *stop = p;
-        while (stop < end && *stop != '/' && *stop != ' ' && *stop != ',' && *stop != '?')
-            stop++;
-        const char *at = NULL;
-        for (const char *q = p; q < stop; q++)
-            if (*q == '@')
-                at = q;
-        if (at)
-            p = at + 1;
-        const char *hend = stop;
-        if (p < stop && *p == '[') {
-            const char *close = memchr(p, ']', (size_t)(stop - p));
-            if (close == NULL)
-                return 0;
-            p++;
-            hend = close;
-        } else {
-            const char *colon = memchr(p, ':', (size_t)(stop - p));
-            if (colon)
-                hend = colon;
-        }
         char *d = sa_arena_strndup(ctx->scratch, p, (size_t)(hend - p));
         if (d == NULL)
             return -1;

@@ -189,6 +189,14 @@ static void test_functions(void **state)
     assert_int_equal(sa_is_loopback_list("", 0), 0);
     assert_int_equal(sa_is_loopback_list("127.255.0.9", 11), 1);
     assert_int_equal(sa_is_loopback_list("::", 2), 0);
+    /* the shared LDAP check: any ldap:// URL of the list to a host that is not loopback */
+    assert_int_equal(eval(f, "ldap_plaintext(\"ldap://ad.corp:389\")"), 1);
+    assert_int_equal(eval(f, "ldap_plaintext(\"ldaps://a.corp LDAP://u:pw@b.corp/dc=x\")"), 1);
+    assert_int_equal(eval(f, "ldap_plaintext(\"ldaps://a.corp,ldap://[::1]:389\")"), 0);
+    assert_int_equal(eval(f, "ldap_plaintext(\"ldap://127.0.0.1 ldapi:/// ldap:///\")"), 0);
+    assert_int_equal(eval(f, "ldap_plaintext(\"ldap://localhost:389/dc=x?uid\")"), 0);
+    assert_int_equal(eval(f, "ldap_plaintext(\"see ldap://\")"), 0);
+    assert_int_equal(eval(f, "ldap_plaintext(zz)"), 0);  /* missing: false */
 }
 
 static void test_defaults_by_version(void **state)
