@@ -183,7 +183,8 @@ class Html(unittest.TestCase):
         page = parse(data)
         esc_dir = b"a&lt;b&gt;&quot;c&#39;&amp;d\xef\xbf\xbdz"
         # exact escapes: in text, in attributes, in the key, the message and the evidence
-        self.assertIn(b"<td class=\"loc\"><code>" + esc_dir + b"/etc/postgresql/pg_hba.conf:1:",
+        self.assertIn(b"<td class=\"loc\"><code>" + esc_dir +
+                      b"/<wbr>etc/<wbr>postgresql/<wbr>pg_hba.conf:1:",
                       data)
         self.assertIn(b" data-file=\"" + esc_dir + b"/etc/mongod.conf\"", data)
         self.assertIn(b"Key <code>host &lt;img/src=x/onerror=alert(1)&gt;&amp;\xef\xbf\xbd all "

@@ -79,6 +79,24 @@ static void hput(hw *w, const char *s)
     sa_free(c);
 }
 
+/* A path as HTML text, with a line-break opportunity after each '/'. */
+static void hput_path(hw *w, const char *s)
+{
+    const char *slash;
+    while (!w->bad && (slash = strchr(s, '/')) != NULL) {
+        char *part = sa_strndup(s, (size_t)(slash - s));
+        if (part == NULL) {
+            w->bad = 1;
+            return;
+        }
+        hput(w, part);
+        sa_free(part);
+        put(w, "/<wbr>");
+        s = slash + 1;
+    }
+    hput(w, s);
+}
+
 static const char *const sev_color[] = {"#64748b", "#2563eb", "#ca8a04", "#ea580c", "#b91c1c"};
 
 static const char style[] =
@@ -94,6 +112,7 @@ static const char style[] =
     "header p{margin:0;color:#d1d5db}\n"
     "main{padding:24px 32px;max-width:1400px}\n"
     "h2{font-size:17px;margin:28px 0 12px}\n"
+    "section:first-child h2{margin-top:0}\n"
     "code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
     "font-size:12.5px;overflow-wrap:anywhere}\n"
     ".cards{display:flex;flex-wrap:wrap;gap:12px}\n"
@@ -115,7 +134,11 @@ static const char style[] =
     "border-radius:6px;background:#fff}\n"
     ".controls .count{margin-left:auto;color:var(--muted)}\n"
     "table{width:100%;border-collapse:collapse;background:var(--card)}\n"
-    "table.findings{border:1px solid var(--line);border-top:0}\n"
+    "table.findings{border:1px solid var(--line);border-top:0;table-layout:fixed}\n"
+    "table.findings th:nth-child(1){width:96px}\n"
+    "table.findings th:nth-child(2){width:230px}\n"
+    "table.findings th:nth-child(3){width:104px}\n"
+    "table.findings th:nth-child(4){width:250px}\n"
     "th,td{text-align:left;vertical-align:top;padding:8px 10px;border-top:1px solid "
     "var(--line)}\n"
     "th{background:#f9fafb;font-weight:600;white-space:nowrap}\n"
@@ -180,7 +203,7 @@ static const char script[] =
     "  });\n"
     "  function key(r, k) {\n"
     "    var d = r.dataset;\n"
-    "    if (k === 'severity') return [-Number(d.rank)];\n"
+    "    if (k === 'severity') return [Number(d.rank)];\n"
     "    if (k === 'location') return [d.file, Number(d.line), Number(d.col)];\n"
     "    if (k === 'title') return [r.querySelector('.f-title').textContent];\n"
     "    return [d[k]];\n"
@@ -197,7 +220,7 @@ static const char script[] =
     "  Array.prototype.forEach.call(buttons, function (b) {\n"
     "    b.addEventListener('click', function () {\n"
     "      var k = b.dataset.sort;\n"
-    "      dir = current === k ? -dir : 1;\n"
+    "      dir = current === k ? -dir : k === 'severity' ? -1 : 1;\n"
     "      current = k;\n"
     "      rows.sort(function (x, y) {\n"
     "        return dir * cmp(key(x, k), key(y, k)) ||\n"
@@ -322,7 +345,7 @@ static void finding_row(hw *w, const sa_finding *f, size_t index)
     put(w, "</code></td>\n<td>");
     hput(w, r->service->name);
     put(w, "</td>\n<td class=\"loc\"><code>");
-    hput(w, f->file);
+    hput_path(w, f->file);
     pf(w, ":%u:%u</code></td>\n<td><div class=\"f-title\">", f->line, f->col);
     hput(w, r->title);
     if (f->baseline == SA_BASE_NEW)

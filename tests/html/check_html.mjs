@@ -172,6 +172,8 @@ async function main() {
         .evaluateAll((rs) => rs.map((r) => Number(r.dataset.rank)));
       assert.deepEqual(sevs, [...sevs].sort((a, b) => b - a));
       assert.equal(sevs[0], 4);
+      assert.equal(await page.locator('th:has(button[data-sort=severity])')
+        .getAttribute('aria-sort'), 'descending', 'most severe first');
       // sorting keeps the filter
       await page.selectOption('#filter-severity', 'critical');
       assert.equal(await visibleRows(page).count(), want.critical);
