@@ -165,7 +165,9 @@ static const char style[] =
     ".empty{padding:16px;text-align:center;color:var(--muted);background:var(--card);"
     "border:1px solid var(--line);border-top:0}\n"
     "footer{padding:16px 32px 32px;color:var(--muted);font-size:12px}\n"
-    "@media print{.controls{display:none}details{display:block}}\n"
+    ".controls button{font:inherit;padding:3px 10px;border:1px solid #d1d5db;"
+    "border-radius:6px;background:#fff;cursor:pointer}\n"
+    "@media print{.controls{display:none}}\n"
     "</style>\n";
 
 /* Filters and sorting. Reads data-* attributes and dataset values only as strings to
@@ -198,6 +200,15 @@ static const char script[] =
     "    shown.textContent = String(n);\n"
     "    empty.hidden = n !== 0;\n"
     "  }\n"
+    "  var expand = document.getElementById('expand-all');\n"
+    "  expand.addEventListener('click', function () {\n"
+    "    var open = expand.getAttribute('aria-pressed') !== 'true';\n"
+    "    Array.prototype.forEach.call(tbody.querySelectorAll('details'), function (d) {\n"
+    "      d.open = open;\n"
+    "    });\n"
+    "    expand.setAttribute('aria-pressed', String(open));\n"
+    "    expand.textContent = open ? 'Collapse all' : 'Expand all';\n"
+    "  });\n"
     "  [sev, svc, sup, onlyNew].forEach(function (e) {\n"
     "    if (e) e.addEventListener('change', apply);\n"
     "  });\n"
@@ -376,7 +387,7 @@ static void finding_row(hw *w, const sa_finding *f, size_t index)
     hput(w, r->remediation ? r->remediation : "");
     put(w, "</p>\n");
     if (r->n_refs) {
-        put(w, "<ul class=\"refs\">");
+        put(w, "<p><strong>References:</strong></p><ul class=\"refs\">");
         for (size_t i = 0; i < r->n_refs; i++) {
             put(w, "<li>");
             if (is_link(r->refs[i])) {
@@ -533,6 +544,8 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
     if (res->has_baseline)
         put(&w, "<label><input type=\"checkbox\" id=\"filter-new\"> only new since the "
                 "baseline</label>\n");
+    put(&w, "<button type=\"button\" id=\"expand-all\" aria-pressed=\"false\">Expand all"
+            "</button>\n");
     pf(&w, "<span class=\"count\" id=\"shown\"><span id=\"shown-count\">%zu</span> of "
            "<span id=\"rows-count\">%zu</span> findings</span>\n</div>\n",
        rows, rows);

@@ -119,6 +119,12 @@ async function main() {
       await row.locator('summary').click();
       assert.match(await row.locator('details').innerText(), /Why:[\s\S]+Fix:/);
       await row.locator('summary').click();
+      // "Expand all" opens every finding's rationale and remediation, and closes them again
+      await page.click('#expand-all');
+      assert.equal(await page.locator('#findings details[open]').count(), want.total);
+      assert.equal(await page.locator('#expand-all').innerText(), 'Collapse all');
+      await page.click('#expand-all');
+      assert.equal(await page.locator('#findings details[open]').count(), 0);
     });
 
     await check('the SVG charts are drawn', async () => {
