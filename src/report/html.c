@@ -43,8 +43,9 @@ __attribute__((format(printf, 2, 3))) static void pf(hw *w, const char *fmt, ...
     va_end(ap);
 }
 
-/* s as HTML text or the value of a double- or single-quoted attribute. */
-static void hput(hw *w, const char *s)
+/* s as HTML text or the value of a double- or single-quoted attribute; path: text with a
+ * line-break opportunity (<wbr>) after each '/'. */
+static void hput_as(hw *w, const char *s, int path)
 {
     if (w->bad)
         return;
@@ -58,7 +59,7 @@ static void hput(hw *w, const char *s)
     while (i < n && !w->bad) {
         size_t run = i;
         while (run < n && c[run] != '&' && c[run] != '<' && c[run] != '>' && c[run] != '"' &&
-               c[run] != '\'' &&
+               c[run] != '\'' && !(path && c[run] == '/') &&
                ((unsigned char)c[run] >= 0x20 || c[run] == '\t' || c[run] == '\n' ||
                 c[run] == '\r'))
             run++;
@@ -72,6 +73,7 @@ static void hput(hw *w, const char *s)
         case '>': put(w, "&gt;"); break;
         case '"': put(w, "&quot;"); break;
         case '\'': put(w, "&#39;"); break;
+        case '/': put(w, "/<wbr>"); break;
         default: put(w, "\xEF\xBF\xBD"); break;  /* a control character */
         }
         i = run + 1;
@@ -79,22 +81,9 @@ static void hput(hw *w, const char *s)
     sa_free(c);
 }
 
-/* A path as HTML text, with a line-break opportunity after each '/'. */
-static void hput_path(hw *w, const char *s)
+static void hput(hw *w, const char *s)
 {
-    const char *slash;
-    while (!w->bad && (slash = strchr(s, '/')) != NULL) {
-        char *part = sa_strndup(s, (size_t)(slash - s));
-        if (part == NULL) {
-            w->bad = 1;
-            return;
-        }
-        hput(w, part);
-        sa_free(part);
-        put(w, "/<wbr>");
-        s = slash + 1;
-    }
-    hput(w, s);
+    hput_as(w, s, 0);
 }
 
 static const char *const sev_color[] = {"#64748b", "#2563eb", "#ca8a04", "#ea580c", "#b91c1c"};
@@ -253,7 +242,6 @@ static const char script[] =
 typedef struct svc_count {
     const char *name;
     size_t sev[5];
-    size_t total;  /* unsuppressed */
     size_t rows;   /* reported, suppressed included */
 } svc_count;
 
@@ -263,9 +251,10 @@ static int shown(const sa_finding *f, const sa_report_opts *o)
 }
 
 /* A horizontal bar chart: n bars, bar i of segments seg[i][0..5) (severity order, drawn
- * critical first), labelled label[i], scaled to the largest total. */
+ * critical first), labelled label[i], scaled to the largest total. stacked: the labels are
+ * not severities (a segment's tooltip then names its bar). */
 static void chart(hw *w, const char *id, const char *caption, size_t n,
-                  const char *const *label, const size_t (*seg)[5])
+                  const char *const *label, const size_t (*seg)[5], int stacked)
 {
     enum { LABEL_W = 120, BAR_W = 260, ROW_H = 26, PAD = 4 };
     size_t max = 0;
@@ -307,8 +296,11 @@ static void chart(hw *w, const char *id, const char *caption, size_t n,
             pf(w, "<rect x=\"%zu\" y=\"%u\" width=\"%zu\" height=\"%d\" fill=\"%s\">"
                   "<title>",
                LABEL_W + x0, y + 3, x1 - x0, ROW_H - 6, sev_color[s]);
-            hput(w, label[i]);
-            pf(w, ": %zu %s</title></rect>", seg[i][s], sa_severity_name((sa_severity)s));
+            if (stacked) {
+                hput(w, label[i]);
+                put(w, ": ");
+            }
+            pf(w, "%zu %s</title></rect>", seg[i][s], sa_severity_name((sa_severity)s));
         }
         pf(w, "<text x=\"%zu\" y=\"%u\">%zu</text></g>\n",
            LABEL_W + (max ? t * BAR_W / max : 0) + 6, y + 17, t);
@@ -356,7 +348,7 @@ static void finding_row(hw *w, const sa_finding *f, size_t index)
     put(w, "</code></td>\n<td>");
     hput(w, r->service->name);
     put(w, "</td>\n<td class=\"loc\"><code>");
-    hput_path(w, f->file);
+    hput_as(w, f->file, 1);
     pf(w, ":%u:%u</code></td>\n<td><div class=\"f-title\">", f->line, f->col);
     hput(w, r->title);
     if (f->baseline == SA_BASE_NEW)
@@ -417,7 +409,8 @@ static int cmp_svc(const void *a, const void *b)
 int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
 {
     hw w = {.out = out};
-    size_t counts[5] = {0}, total = 0, rows = 0, n_suppressed = 0, n_new = 0;
+    size_t counts[5] = {0}, sev_rows[5] = {0}, total = 0, rows = 0, n_suppressed = 0,
+           n_new = 0;
     /* services: at most one per reported finding, +1 so the allocation is never 0 bytes */
     svc_count *svcs = sa_calloc(res->n_findings + 1, sizeof(*svcs));
     const char **labels = sa_calloc(res->n_findings + 5, sizeof(*labels));
@@ -439,6 +432,7 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
         if (k == ns)
             svcs[ns++].name = name;
         svcs[k].rows++;
+        sev_rows[sev]++;
         rows++;
         if (f->suppressed) {
             n_suppressed++;
@@ -446,7 +440,6 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
         }
         counts[sev]++;
         svcs[k].sev[sev]++;
-        svcs[k].total++;
         total++;
         n_new += f->baseline == SA_BASE_NEW;
     }
@@ -512,13 +505,15 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
         memset(segs[i], 0, sizeof(segs[i]));
         segs[i][s] = counts[s];
     }
-    chart(&w, "chart-severity", "Findings by severity", 5, labels, (const size_t(*)[5])segs);
+    chart(&w, "chart-severity", "Findings by severity", 5, labels, (const size_t(*)[5])segs,
+          0);
     put(&w, "</figure>\n");
     for (size_t k = 0; k < ns; k++) {
         labels[k] = svcs[k].name;
         memcpy(segs[k], svcs[k].sev, sizeof(segs[k]));
     }
-    chart(&w, "chart-service", "Findings by service", ns, labels, (const size_t(*)[5])segs);
+    chart(&w, "chart-service", "Findings by service", ns, labels, (const size_t(*)[5])segs,
+          1);
     legend(&w);
     put(&w, "</figure>\n</div>\n</section>\n");
 
@@ -526,8 +521,8 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
     put(&w, "<section>\n<h2>Findings</h2>\n<div class=\"controls\">\n"
             "<label>Severity <select id=\"filter-severity\"><option value=\"\">all</option>");
     for (int s = SA_SEV_CRITICAL; s >= SA_SEV_INFO; s--)
-        pf(&w, "<option value=\"%s\">%s</option>", sa_severity_name((sa_severity)s),
-           sa_severity_name((sa_severity)s));
+        pf(&w, "<option value=\"%s\">%s (%zu)</option>", sa_severity_name((sa_severity)s),
+           sa_severity_name((sa_severity)s), sev_rows[s]);
     put(&w, "</select></label>\n<label>Service <select id=\"filter-service\">"
             "<option value=\"\">all</option>");
     for (size_t k = 0; k < ns; k++) {
@@ -535,7 +530,7 @@ int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o)
         hput(&w, svcs[k].name);
         put(&w, "\">");
         hput(&w, svcs[k].name);
-        put(&w, "</option>");
+        pf(&w, " (%zu)</option>", svcs[k].rows);
     }
     put(&w, "</select></label>\n");
     if (n_suppressed)
