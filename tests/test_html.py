@@ -208,19 +208,60 @@ class Html(unittest.TestCase):
         self.assertIn("net.bindIp = 0.0.0.0,</script><script>alert(2)</script>", "".join(page.text))
         self.assert_loads_nothing(data, page)
 
+    def test_hostile_rule_file(self):
+        """A rule file from --rules is escaped like a scanned file; a reference that is not
+        http(s) is text, never a link (no javascript: URL)."""
+        rules = os.path.join(self.tmp, "rules")
+        os.makedirs(rules)
+        with open(os.path.join(rules, "site.yml"), "w") as f:
+            f.write("""service: mongodb
+rules:
+  - id: SITE-XSS
+    title: "<b onmouseover=alert(1)>bold</b>"
+    severity: high
+    when: exists(net)
+    at: net
+    rationale: "a & b < c"
+    remediation: "'quoted' \\"double\\""
+    references:
+      - "javascript:alert(1)"
+      - "https://example.org/?a=1&b=<2>"
+""")
+        root = os.path.join(self.tmp, "t")
+        os.makedirs(os.path.join(root, "etc"))
+        with open(os.path.join(root, "etc/mongod.conf"), "w") as f:
+            f.write("net:\n  port: 27017\n")
+        _p, data = self.scan("--rules", rules, root)
+        page = parse(data)
+        self.assertIn(b'<div class="f-title">&lt;b onmouseover=alert(1)&gt;bold&lt;/b&gt;</div>',
+                      data)
+        self.assertIn(b"<strong>Why:</strong> a &amp; b &lt; c</p>", data)
+        self.assertIn(b"<strong>Fix:</strong> &#39;quoted&#39; &quot;double&quot;</p>", data)
+        self.assertIn(b"<li>javascript:alert(1)</li>", data)
+        self.assertIn(b'<li><a href="https://example.org/?a=1&amp;b=&lt;2&gt;" rel="noopener '
+                      b'noreferrer" target="_blank">https://example.org/?a=1&amp;b=&lt;2&gt;</a>'
+                      b'</li>', data)
+        self.assertNotIn(b"<b ", data)
+        self.assertFalse([a for t, a in page.tags if t == "a" and
+                          not a["href"].startswith("https://")])
+        self.assert_loads_nothing(data, page)
+
     def test_suppressed_baseline_errors_notices(self):
         root = os.path.join(self.tmp, "t")
         os.makedirs(os.path.join(root, "etc/postgresql"))
         os.makedirs(os.path.join(root, "srv"))
         with open(os.path.join(root, "etc/postgresql/pg_hba.conf"), "w") as f:
             f.write("host all all 0.0.0.0/0 trust  # secaudit:ignore PG-HBA-TRUST-WORLD,NOPE-2 "
-                    "lab <net>\nhost all all 127.0.0.1/32 trust\n")
+                    "lab <net>\nhost all all 127.0.0.1/32 trust\nhost all all 192.168.0.0/16 trust\n")
         with open(os.path.join(root, "srv/orthanc.json"), "w") as f:
             f.write('{ "Name": "<x>", broken\n')
         base = os.path.join(self.tmp, "base.json")
         run("scan", "--write-baseline", base, root)
-        with open(os.path.join(root, "etc/postgresql/pg_hba.conf"), "a") as f:
-            f.write("host all all 10.0.0.0/8 trust\n")
+        hba = os.path.join(root, "etc/postgresql/pg_hba.conf")
+        with open(hba) as f:
+            text = f.read().replace("192.168.0.0/16", "10.0.0.0/8")
+        with open(hba, "w") as f:
+            f.write(text)
         p, data = self.scan("--baseline", base, root)
         page = parse(data)
         sup = [r for r in page.rows if "suppressed" in r]
@@ -232,6 +273,8 @@ class Html(unittest.TestCase):
         self.assertIn(b'id="filter-new"', data)
         self.assertEqual(sorted(r.get("baseline") for r in page.rows if "suppressed" not in r),
                          ["new", "unchanged"])
+        self.assertRegex(data, rb'<ul id="absent">\n<li><code>PG-HBA-[A-Z-]+</code> at <code>'
+                               rb'etc/postgresql/pg_hba\.conf:3</code>')
         self.assertIn(b"<table id=\"errors\">", data)
         self.assertRegex(data, rb"<code>[^<]*/srv/orthanc\.json:1:\d+</code></td><td>orthanc"
                                rb"</td><td>cannot parse as json")
