@@ -17,7 +17,7 @@ import unittest
 import jsonschema
 
 # Every report format; a new format is one more entry (the secret test covers it at once).
-FORMATS = ["text", "json", "sarif", "junit"]
+FORMATS = ["text", "json", "sarif", "junit", "html"]
 
 SECAUDIT = None
 SRC = None

@@ -77,7 +77,8 @@ static const char usage_text[] =
     "       secaudit --version | --help\n"
     "\n"
     "scan options:\n"
-    "  -f, --format FORMAT         report format: text (default), json, sarif, junit\n"
+    "  -f, --format FORMAT         report format: text (default), json, sarif, junit,\n"
+    "                              html\n"
     "  -o, --output FILE           write the report to FILE (atomically) instead of stdout\n"
     "      --fail-on LEVEL         exit 1 when a finding is at or above LEVEL: critical, high,\n"
     "                              medium, low, info or none (default: low)\n"
@@ -148,6 +149,7 @@ static const struct {
     const char *name;
     int (*write)(FILE *, const sa_result *, const sa_report_opts *);
 } formats[] = {
+    {"html", sa_report_html},
     {"json", sa_report_json},
     {"junit", sa_report_junit},
     {"sarif", sa_report_sarif},
@@ -233,7 +235,7 @@ static int parse_options(int argc, char **argv, cli *c)
             while (i < n && strcmp(formats[i].name, optarg) != 0)
                 i++;
             if (i == n) {
-                usage_error("unknown format '%s' (expected text, json, sarif or junit)",
+                usage_error("unknown format '%s' (expected text, json, sarif, junit or html)",
                             optarg);
                 return -1;
             }
