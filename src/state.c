@@ -233,13 +233,34 @@ int sa_state_diff(const sa_result *res, sa_state *st, sa_severity min, sa_change
         if (!found)
             ch->added[ch->n_added++] = f;
     }
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->v[i].matched)
+            continue;
+        /* a file that could not be assessed this time has not been fixed */
+        for (size_t j = 0; j < res->n_errors && !st->v[i].matched; j++)
+            if (strcmp(res->errors[j].file, st->v[i].file) == 0)
+                st->v[i].matched = 2;
         if (!st->v[i].matched)
             ch->resolved[ch->n_resolved++] = &st->v[i];
+    }
     return 0;
 }
 
-static int write_state(FILE *out, const sa_result *res, sa_severity min)
+static json_t *kept_entry(const sa_state_entry *se, int *bad)
+{
+    json_t *e = json_object();
+    if (e) {
+        sa_jput(e, "fingerprint", json_string(se->fingerprint), bad);
+        sa_jput(e, "rule_id", sa_jstr(se->rule_id), bad);
+        sa_jput(e, "severity", json_string(sa_severity_name(se->severity)), bad);
+        sa_jput(e, "file", sa_jstr(se->file), bad);
+        sa_jput(e, "line", json_integer(se->line), bad);
+        sa_jput(e, "title", sa_jstr(se->title), bad);
+    }
+    return e;
+}
+
+static int write_state(FILE *out, const sa_result *res, const sa_state *st, sa_severity min)
 {
     int bad = 0;
     json_t *root = json_object();
@@ -268,6 +289,9 @@ static int write_state(FILE *out, const sa_result *res, sa_severity min)
         }
         sa_jpush(fs, e, &bad);
     }
+    for (size_t i = 0; fs && st && i < st->n && !bad; i++)
+        if (st->v[i].matched == 2)
+            sa_jpush(fs, kept_entry(&st->v[i], &bad), &bad);
     sa_jput(root, "findings", fs, &bad);
     int rc = -1;
     if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
@@ -277,8 +301,8 @@ static int write_state(FILE *out, const sa_result *res, sa_severity min)
     return rc;
 }
 
-int sa_state_save(const char *path, const sa_result *res, sa_severity min, char *err,
-                  size_t errcap)
+int sa_state_save(const char *path, const sa_result *res, const sa_state *st,
+                  sa_severity min, char *err, size_t errcap)
 {
     const char *slash = strrchr(path, '/');
     char tmp[PATH_MAX];
@@ -301,7 +325,7 @@ int sa_state_save(const char *path, const sa_result *res, sa_severity min, char 
         close(fd);
     } else {
         errno = 0;
-        if (fchmod(fd, 0600) == 0 && write_state(f, res, min) == 0 && fflush(f) == 0 &&
+        if (fchmod(fd, 0600) == 0 && write_state(f, res, st, min) == 0 && fflush(f) == 0 &&
             fsync(fd) == 0)
             rc = 0;
         int e = errno;

@@ -25,7 +25,7 @@ typedef struct sa_state_entry {
     char *file;       /* display path */
     unsigned line;
     char *title;
-    int matched;      /* set by sa_state_diff */
+    int matched;      /* set by sa_state_diff: 1 matched, 2 kept (its file had an error) */
 } sa_state_entry;
 
 typedef struct sa_state {
@@ -51,13 +51,15 @@ int sa_state_load(sa_state *st, const char *path, const sa_limits *lim, int *mis
 void sa_state_free(sa_state *st);
 
 /* The changes of res against st (st may be empty: every tracked finding is new). Entries and
- * findings with the same fingerprint match one to one. 0, or -1 when out of memory. */
+ * findings with the same fingerprint match one to one. An unmatched entry whose file has an
+ * error in res (unreadable, unparsable this time) is kept (matched = 2), not resolved: the
+ * file was not assessed, not fixed. 0, or -1 when out of memory. */
 int sa_state_diff(const sa_result *res, sa_state *st, sa_severity min, sa_changes *ch);
 void sa_changes_free(sa_changes *ch);
 
-/* Write the state of res (its tracked findings) to path atomically, mode 0600. 0, or -1
- * with a message in err. */
-int sa_state_save(const char *path, const sa_result *res, sa_severity min, char *err,
-                  size_t errcap);
+/* Write the state of res (its tracked findings, and the entries of st that sa_state_diff
+ * kept; st may be NULL) to path atomically, mode 0600. 0, or -1 with a message in err. */
+int sa_state_save(const char *path, const sa_result *res, const sa_state *st,
+                  sa_severity min, char *err, size_t errcap);
 
 #endif
