@@ -35,6 +35,8 @@ SRC = None
 USER, PASSWORD, TOKEN = "cron", "Smtp-Pw-4471", "Hook-Tok-8812"
 SECRETS = ["Orth4nc-Us3r-Pw-991", "Ini-Us3r-Pw-k8", PASSWORD, TOKEN]
 HOST = socket.gethostname()
+# SECAUDIT_WRAPPER="valgrind ..." runs every secaudit command under a tool (test_cli.py)
+WRAPPER = os.environ.get("SECAUDIT_WRAPPER", "").split()
 # aiosmtpd logs the refused handshakes the tests provoke, with tracebacks
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
@@ -167,8 +169,9 @@ class Base(unittest.TestCase):
         e.pop("SECAUDIT_SMTP_PASSWORD", None)
         e.pop("SECAUDIT_WEBHOOK_TOKEN", None)
         e.update(env or {})
-        return subprocess.run([SECAUDIT, "scan", "-o", os.path.join(self.tmp, "out.txt"),
-                               *args], capture_output=True, timeout=60, env=e)
+        return subprocess.run([*WRAPPER, SECAUDIT, "scan", "-o",
+                               os.path.join(self.tmp, "out.txt"), *args],
+                              capture_output=True, timeout=600 if WRAPPER else 60, env=e)
 
     def mail(self, port=None, ca=None, password=PASSWORD, extra=()):
         return self.run_secaudit(
