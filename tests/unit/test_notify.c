@@ -111,7 +111,7 @@ static sa_rule rule_b = {.id = "B-2", .title = "Second", .severity = SA_SEV_LOW,
 static void add(sa_result *r, const sa_rule *rule, const char *file, unsigned line,
                 const char *fp)
 {
-    r->findings = realloc(r->findings, (r->n_findings + 1) * sizeof(*r->findings));
+    r->findings = sa_realloc(r->findings, (r->n_findings + 1) * sizeof(*r->findings));
     assert_non_null(r->findings);
     sa_finding *f = &r->findings[r->n_findings++];
     memset(f, 0, sizeof(*f));
@@ -123,9 +123,7 @@ static void add(sa_result *r, const sa_rule *rule, const char *file, unsigned li
 
 static void free_result(sa_result *r)
 {
-    for (size_t i = 0; i < r->n_findings; i++)
-        sa_free(r->findings[i].file);
-    free(r->findings);
+    sa_result_free(r);
     memset(r, 0, sizeof(*r));
 }
 
@@ -208,6 +206,24 @@ static void test_state(void **unused)
     sa_free(msg);
     sa_changes_free(&ch);
     assert_int_equal(sa_state_save(path, &r, &st, SA_SEV_INFO, err, 700), 0);
+    sa_state_free(&st);
+    free_result(&r);
+
+    /* b.conf cannot be read this time: its finding is kept, not resolved */
+    add(&r, &rule_a, "/etc/c.conf", 1, "00000000000000cc");
+    assert_int_equal(sa_result_add_error(&r, "/etc/b.conf", 0, 0, "svc", "unreadable", 0), 0);
+    assert_int_equal(sa_state_load(&st, path, &sa_limits_default, &missing, err, 700), 0);
+    assert_int_equal(st.n, 2);
+    assert_int_equal(sa_state_diff(&r, &st, SA_SEV_INFO, &ch), 0);
+    assert_int_equal(ch.n_added, 0);
+    assert_int_equal(ch.n_resolved, 0);
+    sa_changes_free(&ch);
+    assert_int_equal(sa_state_save(path, &r, &st, SA_SEV_INFO, err, 700), 0);
+    sa_state_free(&st);
+    assert_int_equal(sa_state_load(&st, path, &sa_limits_default, &missing, err, 700), 0);
+    assert_int_equal(st.n, 2);
+    assert_string_equal(st.v[1].fingerprint, "00000000000000bb");
+    assert_int_equal(st.v[1].line, 12);
     sa_state_free(&st);
     free_result(&r);
 
