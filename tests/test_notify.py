@@ -27,6 +27,7 @@ import tempfile
 import threading
 import unittest
 
+import jsonschema
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
@@ -126,6 +127,13 @@ class Base(unittest.TestCase):
         cls.plain = Controller(cls.plain_inbox, hostname="127.0.0.1", port=cls.plain_port,
                                auth_require_tls=False, authenticator=authenticator)
         cls.plain.start()
+        # implicit TLS (smtps://)
+        cls.tls_inbox = Inbox()
+        cls.tls_port = free_port()
+        cls.tls = Controller(cls.tls_inbox, hostname="127.0.0.1", port=cls.tls_port,
+                             ssl_context=ctx, auth_required=True, authenticator=authenticator,
+                             auth_require_tls=False)  # aiosmtpd 1.4 counts STARTTLS only
+        cls.tls.start()
         hctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         hctx.load_cert_chain(os.path.join(cls.pki, "srv.pem"),
                              os.path.join(cls.pki, "srv.key"))
@@ -133,12 +141,18 @@ class Base(unittest.TestCase):
         cls.httpd.socket = hctx.wrap_socket(cls.httpd.socket, server_side=True)
         cls.hook_url = "https://127.0.0.1:%d/hook" % cls.httpd.server_address[1]
         threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.plain_httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        cls.plain_hook_url = "http://127.0.0.1:%d/hook" % cls.plain_httpd.server_address[1]
+        threading.Thread(target=cls.plain_httpd.serve_forever, daemon=True).start()
 
     @classmethod
     def tearDownClass(cls):
         cls.smtp.stop()
         cls.plain.stop()
-        cls.httpd.shutdown()
+        cls.tls.stop()
+        for h in (cls.httpd, cls.plain_httpd):
+            h.shutdown()
+            h.server_close()
         shutil.rmtree(cls.pki, ignore_errors=True)
 
     def setUp(self):
@@ -158,6 +172,7 @@ class Base(unittest.TestCase):
         os.makedirs(os.path.dirname(self.state))
         self.inbox.mails.clear()
         self.plain_inbox.mails.clear()
+        self.tls_inbox.mails.clear()
         Hook.received.clear()
         Hook.status = 200
 
@@ -222,6 +237,12 @@ class Base(unittest.TestCase):
         text = alt[0].get_payload(decode=True).decode("utf-8")
         html = alt[1].get_payload(decode=True).decode("utf-8")
         doc = json.loads(att.get_payload(decode=True))
+        # the attachment is the JSON report (schemas/report.schema.json) plus "changes"
+        report = {k: v for k, v in doc.items() if k != "changes"}
+        with open(os.path.join(SRC, "schemas/report.schema.json")) as f:
+            schema = json.load(f)
+        cls = jsonschema.validators.validator_for(schema)
+        self.assertEqual([e.message for e in cls(schema).iter_errors(report)], [])
         for s in SECRETS:
             for part in (text, html, json.dumps(doc)):
                 self.assertNotIn(s, part)
@@ -339,6 +360,21 @@ class Mail(Base):
         self.assertEqual(self.plain_inbox.mails, [])
         self.assertIsNone(self.state_bytes())
 
+    def test_smtps(self):
+        p = self.run_secaudit("--state", self.state, "--mail-to", "ops@example.org",
+                              "--mail-from", "a@example.org", "--smtp-url",
+                              "smtps://127.0.0.1:%d" % self.tls_port, "--smtp-user", USER,
+                              "--smtp-ca-file", self.ca, self.root,
+                              env={"SECAUDIT_SMTP_PASSWORD": PASSWORD})
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(len(self.tls_inbox.mails), 1)
+        self.parse_one(self.tls_inbox.mails[0][2])
+
+    def parse_one(self, raw):
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.assertEqual(msg["To"], "ops@example.org")
+        self.assertEqual(msg.get_content_type(), "multipart/mixed")
+
     def test_password_file(self):
         pw = os.path.join(self.tmp, "pw")
         write(pw, PASSWORD + "\n")
@@ -381,6 +417,14 @@ class Webhook(Base):
         p = self.post()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(len(Hook.received), 2)
+
+    def test_plain_http_to_loopback(self):
+        p = self.run_secaudit("--post-url", self.plain_hook_url, self.root)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(len(Hook.received), 1)
+        headers, body = Hook.received[0]
+        self.assertNotIn("Authorization", headers)
+        self.assertIn("changes", json.loads(body))
 
     def test_unknown_ca(self):
         p = self.run_secaudit("--state", self.state, "--post-url", self.hook_url,
