@@ -679,7 +679,7 @@ static size_t conf_file_of(const conf *c, const sa_node *node)
  * remembered as file's. */
 static int splice_in(conf *c, sa_node *container, sa_node *at, sa_node *from, size_t file)
 {
-    sa_node *prev = NULL;
+    sa_node *prev = at == NULL ? container->last : NULL;
     if (at != NULL)
         for (sa_node *k = container->first; k != at; k = k->next)
             prev = k;
