@@ -633,6 +633,8 @@ enum { MAX_CONF_FILES = 128 };
 typedef struct conf {
     parsed_file *files;
     size_t n, cap;
+    size_t bytes;  /* read for it so far: at most the file size limit in all (a file that
+                      includes itself many times costs no more than one large file) */
     splice sp;
 } conf;
 
@@ -760,6 +762,7 @@ static void added(scan_ctx *sc, const sa_service *svc, const char *format, conf 
         fresh = c->files[i].st.st_dev != st->st_dev || c->files[i].st.st_ino != st->st_ino;
     if (fresh)
         sc->res->files_parsed++;
+    c->bytes += c->files[c->n].buf.len;
     c->n++;
 }
 
@@ -847,7 +850,7 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
         goto done;
     }
     if (pattern == NULL) {
-        if (c->n == MAX_CONF_FILES)
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes)
             goto too_many;
         char *disp = dpath;
         dpath = NULL;
@@ -894,7 +897,7 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
                 close(ffd);  /* a subdirectory or a link: nginx and PostgreSQL read files */
             continue;
         }
-        if (c->n == MAX_CONF_FILES) {
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes) {
             close(ffd);
             goto too_many;
         }
@@ -916,8 +919,8 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     }
     goto done;
 too_many:
-    snprintf(msg, sizeof(msg), "more than %d files included (an include cycle?); the rest is "
-             "not assessed", MAX_CONF_FILES);
+    snprintf(msg, sizeof(msg), "more than %d files or %zu bytes included (an include cycle?); "
+             "the rest is not assessed", MAX_CONF_FILES, sc->opts->lim.max_file_bytes);
     rc = note(sc, c->files[0].path, msg);
     goto done;
 oom:
