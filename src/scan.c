@@ -627,7 +627,7 @@ static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files
  * include directive, so rules see the configuration the server reads, in its order (pg_hba's
  * first match, postgresql.conf's last setting wins, nginx's inheritance); every spliced node
  * remembers its file, so findings point at the included file's own lines. */
-enum { MAX_CONF_FILES = 128 };
+enum { MAX_CONF_FILES = 4096 };
 
 /* One configuration read from several files: files[0] is the one the walk claimed. */
 typedef struct conf {
@@ -646,6 +646,20 @@ static void conf_free(conf *c)
     sa_free(c->sp.members);
     sa_free(c->sp.member_file);
     memset(c, 0, sizeof(*c));
+}
+
+/* Room for one more file in c. 0, or -1 when out of memory. */
+static int conf_reserve(conf *c)
+{
+    if (c->n < c->cap)
+        return 0;
+    size_t nc = c->cap ? c->cap * 2 : 8;
+    parsed_file *v = sa_realloc(c->files, nc * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    c->files = v;
+    c->cap = nc;
+    return 0;
 }
 
 static int splice_add(splice *sp, const sa_node *node, size_t file)
@@ -955,6 +969,8 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     if (pattern == NULL) {
         if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes)
             goto too_many;
+        if (conf_reserve(c) < 0)
+            goto oom;
         char *disp = dpath;
         dpath = NULL;
         int r = load_aux(sc, svc, fd, disp, rpath, format, c->files[0].seq, &c->files[c->n]);
@@ -1018,6 +1034,11 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
         if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes) {
             close(ffd);
             goto too_many;
+        }
+        if (conf_reserve(c) < 0) {
+            close(ffd);
+            sa_free(linked);
+            goto oom;
         }
         char *disp = linked ? show(rootdir, linked) : join(dpath, names[i]);
         char *rel = linked ? linked : join(rpath, names[i]);
@@ -1261,8 +1282,7 @@ static int assess_with_includes(scan_ctx *sc, const sa_service *svc, const char 
                                 parsed_file *f)
 {
     conf c = {0};
-    c.files = sa_calloc(MAX_CONF_FILES, sizeof(*c.files));
-    if (c.files == NULL) {
+    if (conf_reserve(&c) < 0) {
         parsed_free(f);
         return -1;
     }

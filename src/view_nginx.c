@@ -26,6 +26,7 @@
  * http block (a conf.d or sites-enabled file read on its own) is taken as the http context. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,13 +37,18 @@ enum { MAX_CHAIN = 64 };
 typedef struct nv {
     sa_doc *doc;
     const sa_node *http;  /* the http context's block */
+    const sa_node **ups;  /* its upstream directives, by name */
+    size_t n_ups;
     sa_node *protocols, *ciphers, *headers, *servers, *dropped, *proxies;
+    struct level *chain;  /* MAX_CHAIN levels: http, a server, its nested blocks */
 } nv;
 
 static const char *const security_headers[] = {
     "strict-transport-security", "x-frame-options",  "x-content-type-options",
     "content-security-policy",   "referrer-policy", "permissions-policy",
 };
+
+static int security_header(const sa_node *name);
 
 /* The block of a directive (the map that ends its list), or NULL. */
 static const sa_node *block_of(const sa_node *dir)
@@ -69,7 +75,8 @@ static int is(const sa_node *dir, const char *name)
     return dir->key && strcmp(dir->key, name) == 0;
 }
 
-/* The last directive name (not a block) directly in block, or NULL. */
+/* The last directive name (not a block) directly in block, or NULL (for names asked once
+ * per block). */
 static const sa_node *last_dir(const sa_node *block, const char *name)
 {
     const sa_node *hit = NULL;
@@ -79,14 +86,52 @@ static const sa_node *last_dir(const sa_node *block, const char *name)
     return hit;
 }
 
-/* The innermost setting of name along chain[0..n) (http first), or NULL. */
-static const sa_node *inherited(const sa_node *const *chain, size_t n, const char *name)
+/* The directives a level passes down, found in one pass over its block when the walk enters
+ * it, so every lookup along a chain costs its depth, not the size of the blocks above (an
+ * http block with 10,000 servers, a server with 10,000 locations). */
+enum { I_PROTOCOLS, I_CIPHERS, I_TICKETS, I_TICKET_KEY, I_TOKENS, I_VERIFY, N_INHERIT };
+static const char *const inherit_names[N_INHERIT] = {
+    "ssl_protocols", "ssl_ciphers", "ssl_session_tickets", "ssl_session_ticket_key",
+    "server_tokens", "proxy_ssl_verify"};
+enum { NH = sizeof(security_headers) / sizeof(security_headers[0]) };
+
+struct level {
+    const sa_node *block;
+    const sa_node *dir[N_INHERIT];  /* the last setting of each, in this block */
+    const sa_node *hdr[NH];         /* the last add_header of each security header */
+    const sa_node *first_header;    /* its first add_header (of any header), or NULL */
+    int merge;                      /* add_header_inherit merge */
+};
+typedef struct level level;
+
+static void level_init(level *l, const sa_node *block)
 {
-    while (n-- > 0) {
-        const sa_node *d = last_dir(chain[n], name);
-        if (d)
-            return d;
+    memset(l, 0, sizeof(*l));
+    l->block = block;
+    for (const sa_node *d = block->first; d; d = d->next) {
+        if (d->key == NULL || block_of(d) != NULL)
+            continue;
+        for (size_t i = 0; i < N_INHERIT; i++)
+            if (strcmp(d->key, inherit_names[i]) == 0)
+                l->dir[i] = d;
+        if (is(d, "add_header") && arg(d, 0)) {
+            if (l->first_header == NULL)
+                l->first_header = d;
+            int h = security_header(arg(d, 0));
+            if (h >= 0)
+                l->hdr[h] = d;
+        }
+        if (is(d, "add_header_inherit"))
+            l->merge = arg(d, 0) && strcmp(arg(d, 0)->str, "merge") == 0;
     }
+}
+
+/* The innermost setting of inherit_names[i] along chain[0..n) (http first), or NULL. */
+static const sa_node *inherited(const level *chain, size_t n, int i)
+{
+    while (n-- > 0)
+        if (chain[n].dir[i])
+            return chain[n].dir[i];
     return NULL;
 }
 
@@ -166,27 +211,20 @@ static int security_header(const sa_node *name)
 /* The add_header directives in effect at chain[n-1]: its own when it has any (plus its
  * parent's with add_header_inherit merge), else its parent's. Sets, per security header,
  * the directive that sends it (NULL: none). */
-static void headers_at(const sa_node *const *chain, size_t n, const sa_node **out)
+static void headers_at(const level *chain, size_t n, const sa_node **out)
 {
-    size_t nh = sizeof(security_headers) / sizeof(security_headers[0]);
-    for (size_t i = 0; i < nh; i++)
+    for (size_t i = 0; i < NH; i++)
         out[i] = NULL;
     size_t from = n;  /* the first level whose own headers count */
     while (from > 0) {
-        const sa_node *b = chain[from - 1];
-        int own = last_dir(b, "add_header") != NULL;
-        const sa_node *inh = last_dir(b, "add_header_inherit");
-        int merge = inh && arg(inh, 0) && strcmp(arg(inh, 0)->str, "merge") == 0;
-        from--;
-        if (own && !merge)
+        const level *l = &chain[--from];
+        if (l->first_header && !l->merge)
             break;
     }
     for (size_t k = from; k < n; k++)
-        for (const sa_node *d = chain[k]->first; d; d = d->next) {
-            int h;
-            if (is(d, "add_header") && arg(d, 0) && (h = security_header(arg(d, 0))) >= 0)
-                out[h] = d;
-        }
+        for (size_t i = 0; i < NH; i++)
+            if (chain[k].hdr[i])
+                out[i] = chain[k].hdr[i];
 }
 
 static int host_loopback(const char *h, size_t n)
@@ -214,18 +252,54 @@ static void split_host(const char *s, const char **h, size_t *n)
     *n = c ? (size_t)(c - s) : strlen(s);
 }
 
-/* An upstream block of the http context named name[0..n), or NULL. */
+static int cmp_upstream(const void *a, const void *b)
+{
+    const sa_node *x = arg(*(const sa_node *const *)a, 0), *y = arg(*(const sa_node *const *)b, 0);
+    return strcmp(x->str, y->str);
+}
+
+/* The upstream blocks of the http context, sorted by name (found by binary search). */
+static int index_upstreams(nv *v)
+{
+    size_t n = 0;
+    for (const sa_node *d = v->http->first; d; d = d->next)
+        n += is(d, "upstream") && arg(d, 0) && block_of(d);
+    if (n == 0)
+        return 0;
+    v->ups = sa_arena_alloc(v->doc->arena, n * sizeof(*v->ups));
+    if (v->ups == NULL)
+        return -1;
+    for (const sa_node *d = v->http->first; d; d = d->next)
+        if (is(d, "upstream") && arg(d, 0) && block_of(d))
+            v->ups[v->n_ups++] = d;
+    qsort(v->ups, v->n_ups, sizeof(*v->ups), cmp_upstream);
+    return 0;
+}
+
+/* The block of the upstream named name[0..n) (the first of that name), or NULL. */
 static const sa_node *upstream(const nv *v, const char *name, size_t n)
 {
-    for (const sa_node *d = v->http->first; d; d = d->next) {
-        const sa_node *a = arg(d, 0);
-        if (is(d, "upstream") && a && a->len == n && memcmp(a->str, name, n) == 0)
-            return block_of(d);
+    size_t lo = 0, hi = v->n_ups;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const sa_node *a = arg(v->ups[mid], 0);
+        int c = strncmp(a->str, name, n);
+        if (c == 0 && a->len > n)
+            c = 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < v->n_ups) {
+        const sa_node *a = arg(v->ups[lo], 0);
+        if (a->len == n && memcmp(a->str, name, n) == 0)
+            return block_of(v->ups[lo]);
     }
     return NULL;
 }
 
-static int add_proxy(nv *v, const sa_node *dir, const sa_node *const *chain, size_t n)
+static int add_proxy(nv *v, const sa_node *dir, const level *chain, size_t n)
 {
     const sa_node *url = arg(dir, 0);
     if (url == NULL)
@@ -272,7 +346,7 @@ static int add_proxy(nv *v, const sa_node *dir, const sa_node *const *chain, siz
             }
         }
     }
-    const sa_node *verify = inherited(chain, n, "proxy_ssl_verify");
+    const sa_node *verify = inherited(chain, n, I_VERIFY);
     if (verify && arg(verify, 0) && !put_args(v, e, "verify", verify))
         return -1;
     return 0;
@@ -280,17 +354,11 @@ static int add_proxy(nv *v, const sa_node *dir, const sa_node *const *chain, siz
 
 /* Security headers a block loses by defining its own add_header (chain[n-1] is the block,
  * at the directive dir that opens it). */
-static int add_dropped(nv *v, const sa_node *dir, const sa_node *const *chain, size_t n)
+static int add_dropped(nv *v, const sa_node *dir, const level *chain, size_t n)
 {
-    enum { NH = sizeof(security_headers) / sizeof(security_headers[0]) };
-    const sa_node *first = last_dir(chain[n - 1], "add_header");
+    const sa_node *first = chain[n - 1].first_header;
     if (first == NULL || n < 2)
         return 0;
-    for (const sa_node *d = chain[n - 1]->first; d; d = d->next)
-        if (is(d, "add_header")) {
-            first = d;
-            break;
-        }
     const sa_node *mine[NH], *parent[NH];
     headers_at(chain, n, mine);
     headers_at(chain, n - 1, parent);
@@ -312,16 +380,16 @@ static int add_dropped(nv *v, const sa_node *dir, const sa_node *const *chain, s
 }
 
 /* Directives of a block below a server (locations, ifs), depth first. */
-static int walk_block(nv *v, const sa_node **chain, size_t n)
+static int walk_block(nv *v, level *chain, size_t n)
 {
-    for (const sa_node *d = chain[n - 1]->first; d; d = d->next) {
+    for (const sa_node *d = chain[n - 1].block->first; d; d = d->next) {
         if (is(d, "proxy_pass") && add_proxy(v, d, chain, n) < 0)
             return -1;
         const sa_node *b = block_of(d);
         if (b == NULL || n == MAX_CHAIN || !(is(d, "location") || is(d, "if") ||
                                              is(d, "limit_except")))
             continue;
-        chain[n] = b;
+        level_init(&chain[n], b);
         if (add_dropped(v, d, chain, n + 1) < 0 || walk_block(v, chain, n + 1) < 0)
             return -1;
     }
@@ -364,8 +432,8 @@ static int redirect_only(const sa_node *server)
 
 static int add_server(nv *v, const sa_node *dir, const sa_node *server)
 {
-    enum { NH = sizeof(security_headers) / sizeof(security_headers[0]) };
-    const sa_node *chain[MAX_CHAIN] = {v->http, server};
+    level *chain = v->chain;  /* [0] is the http level, set once */
+    level_init(&chain[1], server);
     sa_node *e = element(v, v->servers, dir);
     if (e == NULL)
         return -1;
@@ -417,12 +485,9 @@ static int add_server(nv *v, const sa_node *dir, const sa_node *server)
         return -1;
     if (!put_str(v, e, "redirect_only", dir, redirect_only(server) ? "true" : "false"))
         return -1;
-    static const char *const inherit[] = {"ssl_protocols", "ssl_ciphers",
-                                          "ssl_session_tickets", "ssl_session_ticket_key",
-                                          "server_tokens"};
-    for (size_t i = 0; i < sizeof(inherit) / sizeof(inherit[0]); i++) {
-        const sa_node *d = inherited(chain, 2, inherit[i]);
-        if (d && arg(d, 0) && !put_args(v, e, inherit[i], d))
+    for (int i = 0; i < N_INHERIT; i++) {
+        const sa_node *d = i == I_VERIFY ? NULL : inherited(chain, 2, i);
+        if (d && arg(d, 0) && !put_args(v, e, inherit_names[i], d))
             return -1;
     }
     const sa_node *h[NH];
@@ -504,6 +569,10 @@ int sa_view_nginx(sa_doc *doc, sa_node **out, sa_perr *err)
         goto oom;
     const sa_node *http = block_of(sa_map_get(root, "http", 4));
     v.http = http ? http : root;
+    v.chain = sa_arena_alloc(doc->arena, MAX_CHAIN * sizeof(*v.chain));
+    if (v.chain == NULL || index_upstreams(&v) < 0)
+        goto oom;
+    level_init(&v.chain[0], v.http);
     for (const sa_node *d = v.http->first; d; d = d->next)
         if (is(d, "server") && block_of(d) && add_server(&v, d, block_of(d)) < 0)
             goto oom;

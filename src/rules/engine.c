@@ -382,6 +382,7 @@ static int engine_run(sa_file_eval *fe)
         size_t idx = 0;
         for (const sa_node *el = list->first; el; el = el->next, idx++) {
             ctx.base = el;
+            ctx.base_idx = idx;
             if (eval_one(fe, rule, &ctx, list, el, idx) < 0)
                 return -1;
         }
