@@ -2,7 +2,7 @@
  * with libFuzzer (-DSECAUDIT_FUZZ=ON, clang) for campaigns, and with driver.c as a plain
  * program that replays a corpus on every ctest run. FUZZ_TARGET (a string) picks the target:
  *
- *   json yaml xml ini systemd env pgconf properties pghba   one parser (sa_parse_format)
+ *   json yaml xml ini systemd env pgconf properties pghba iptables   one parser
  *   rules                                                   a rule file (load + finish)
  *   expr                                                    a condition (sa_expr_compile)
  *   e2e     the first byte picks a file name a service claims; the rest is that file,
@@ -215,7 +215,7 @@ static void e2e_one(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const formats[] = {"json", "yaml", "xml", "ini", "systemd", "env",
-                                          "pgconf", "properties", "pghba"};
+                                          "pgconf", "properties", "pghba", "iptables"};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(FUZZ_TARGET, formats[i]) == 0) {
             parse_one(formats[i], data, size);

@@ -133,6 +133,7 @@ static int p_json(sa_doc *d, sa_perr *e) { return sa_parse_json(d, e); }
 static int p_yaml(sa_doc *d, sa_perr *e) { return sa_parse_yaml(d, e); }
 static int p_xml(sa_doc *d, sa_perr *e) { return sa_parse_xml(d, e); }
 static int p_pghba(sa_doc *d, sa_perr *e) { return sa_parse_pghba(d, e); }
+static int p_iptables(sa_doc *d, sa_perr *e) { return sa_parse_iptables(d, e); }
 static int p_ini(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_GENERIC, e); }
 static int p_systemd(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_SYSTEMD, e); }
 static int p_env(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_ENV, e); }
@@ -143,7 +144,8 @@ static const struct {
     const char *name;
     int (*fn)(sa_doc *, sa_perr *);
 } parsers[] = {
-    {"env", p_env},         {"ini", p_ini},         {"json", p_json},
+    {"env", p_env},         {"ini", p_ini},         {"iptables", p_iptables},
+    {"json", p_json},
     {"pgconf", p_pgconf},   {"pghba", p_pghba},     {"properties", p_props},
     {"systemd", p_systemd}, {"xml", p_xml},         {"yaml", p_yaml},
 };
