@@ -1,6 +1,7 @@
 /* view.c — the table of service views (see view.h). */
 #include "secaudit/view.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,7 +530,7 @@ typedef struct ipt_ctx {
 } ipt_ctx;
 
 typedef struct ipt_rule {
-    const sa_node *rec, *text, *dports;
+    const sa_node *rec, *text, *dports, *line, *insert;
     const char *target;
     size_t chain;         /* index into the chain table */
     size_t tchain;        /* jump/goto target chain, or SIZE_MAX */
@@ -548,6 +549,8 @@ typedef struct ipt_chain {
     size_t n, cap;
     size_t front;           /* -I 1 rules, kept reversed in order[0..front) until fixed */
     int on_stack;
+    int seen;               /* entered before with this context and walk state: */
+    unsigned seen_mask, seen_cond, seen_sem, seen_closed, seen_open;
 } ipt_chain;
 
 typedef struct ipt_walk {
@@ -681,21 +684,52 @@ static int list_has(const sa_node *l, const char *s)
     return 0;
 }
 
-/* What a rule matches, from its parsed members. */
-static void classify(ipt_rule *r)
+/* The members of a rule the walk reads, found in one pass (a rule has a dozen). */
+typedef struct ipt_mem {
+    const sa_node *chain, *insert, *source, *dest, *proto, *in, *out, *jump, *go, *smatch,
+        *dports, *state, *frag, *syn, *neg, *other, *line, *text;
+} ipt_mem;
+
+static void members(const sa_node *rec, ipt_mem *m)
 {
-    const sa_node *rec = r->rec, *neg = mem(rec, "negated");
-    const sa_node *src = mem(rec, "source"), *proto = mem(rec, "protocol");
-    const sa_node *in = mem(rec, "in"), *state = mem(rec, "state");
+    static const struct {
+        const char *key;
+        size_t at;
+    } keys[] = {
+        {"chain", offsetof(ipt_mem, chain)},     {"insert", offsetof(ipt_mem, insert)},
+        {"source", offsetof(ipt_mem, source)},   {"destination", offsetof(ipt_mem, dest)},
+        {"protocol", offsetof(ipt_mem, proto)},  {"in", offsetof(ipt_mem, in)},
+        {"out", offsetof(ipt_mem, out)},         {"jump", offsetof(ipt_mem, jump)},
+        {"goto", offsetof(ipt_mem, go)},         {"source_match", offsetof(ipt_mem, smatch)},
+        {"dports", offsetof(ipt_mem, dports)},   {"state", offsetof(ipt_mem, state)},
+        {"fragment", offsetof(ipt_mem, frag)},   {"syn", offsetof(ipt_mem, syn)},
+        {"negated", offsetof(ipt_mem, neg)},     {"other", offsetof(ipt_mem, other)},
+        {"line", offsetof(ipt_mem, line)},       {"text", offsetof(ipt_mem, text)},
+    };
+    memset(m, 0, sizeof(*m));
+    for (const sa_node *c = rec->first; c; c = c->next) {
+        if (c->key == NULL)
+            continue;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (c->key[0] == keys[i].key[0] && strcmp(c->key, keys[i].key) == 0) {
+                *(const sa_node **)((char *)m + keys[i].at) = c;  /* the last one wins */
+                break;
+            }
+    }
+}
+
+/* What a rule matches, from its parsed members. */
+static void classify(ipt_rule *r, const ipt_mem *m)
+{
+    const sa_node *neg = m->neg, *src = m->source, *proto = m->proto, *in = m->in,
+                  *state = m->state;
     int src_neg = mem(neg, "source") != NULL;
     r->cond = r->sem = 0;
     /* protocol and ports */
     r->mask = proto_mask(proto, mem(neg, "protocol") != NULL);
-    if (proto && !(ieq(proto, "all") || ieq(proto, "0")))
+    if (proto && (!(ieq(proto, "all") || ieq(proto, "0")) || mem(neg, "protocol")))
         r->cond |= C_PP;
-    else if (proto && mem(neg, "protocol"))
-        r->cond |= C_PP;
-    r->dports = mem(rec, "dports");
+    r->dports = m->dports;
     if (r->dports) {
         unsigned pm = 0;
         for (const sa_node *c = r->dports->first; c; c = c->next)
@@ -706,7 +740,7 @@ static void classify(ipt_rule *r)
         r->cond |= C_PP;
     }
     /* source */
-    const sa_node *sm = mem(rec, "source_match");
+    const sa_node *sm = m->smatch;
     int world = src == NULL || world_source(src);
     if (src && !(world && !src_neg))
         r->cond |= C_SRC;
@@ -731,23 +765,22 @@ static void classify(ipt_rule *r)
         new_ok = mem(neg, "state") ? !has_new : has_new;
         r->cond |= C_STATE;
     }
-    if (mem(rec, "syn")) {
+    if (m->syn) {
         if (mem(neg, "syn"))
             new_ok = 0;
         r->cond |= C_STATE;
     }
     if (new_ok)
         r->sem |= S_NEW;
-    if (mem(rec, "destination") || mem(rec, "out") || mem(rec, "fragment") ||
-        mem(rec, "other"))
+    if (m->dest || m->out || m->frag || m->other)
         r->cond |= C_OTHER;
-    const sa_node *j = mem(rec, "jump");
+    const sa_node *j = m->jump;
     if (j == NULL)
-        j = mem(rec, "goto"), r->is_goto = j != NULL;
+        j = m->go, r->is_goto = j != NULL;
     r->target = j && j->str ? j->str : NULL;
-    r->text = mem(rec, "text");
+    r->text = m->text;
+    r->line = m->line;
 }
-
 
 static int cmp_chain(const void *a, const void *b)
 {
@@ -832,13 +865,18 @@ static int walk_init(ipt_walk *w, const sa_node *filter, sa_perr *err)
             w->chains[w->n_chains++] = (ipt_chain){.name = c->key, .len = c->key_len,
                                                    .policy = mem(c, "policy")};
     for (const sa_node *r = nr ? rules->first : NULL; r; r = r->next) {
-        const sa_node *ch = mem(r, "chain");
-        if (r->type != SA_MAP || ch == NULL || ch->str == NULL)
+        ipt_mem m;
+        if (r->type != SA_MAP)
+            continue;
+        members(r, &m);
+        const sa_node *ch = m.chain;
+        if (ch == NULL || ch->str == NULL)
             continue;
         ipt_rule *x = &w->rules[w->n_rules++];
         x->rec = r;
         x->tchain = x->chain = SIZE_MAX;
-        classify(x);
+        x->insert = m.insert;
+        classify(x, &m);
         w->chains[w->n_chains++] = (ipt_chain){.name = ch->str, .len = ch->len};
     }
     /* one entry per name: sorted, the declared one (with a policy; the last declaration,
@@ -860,7 +898,7 @@ static int walk_init(ipt_walk *w, const sa_node *filter, sa_perr *err)
     size_t moves = 0;
     for (size_t i = 0; i < w->n_rules; i++) {
         ipt_rule *x = &w->rules[i];
-        const sa_node *ch = mem(x->rec, "chain"), *ins = mem(x->rec, "insert");
+        const sa_node *ch = mem(x->rec, "chain"), *ins = x->insert;
         x->chain = find_chain(w, ch->str, ch->len);
         if (x->target)
             x->tchain = find_chain(w, x->target, strlen(x->target));
@@ -917,7 +955,7 @@ static int walk_chain(ipt_walk *w, const char *start, int mark, ipt_result *out,
     if (st == NULL)
         return -1;
     for (size_t i = 0; i < w->n_chains; i++)
-        w->chains[i].on_stack = 0;
+        w->chains[i].on_stack = w->chains[i].seen = 0;
     st[depth++] = (ipt_frame){.chain = c0, .ctx = {ALL_SLOTS, 0, S_WORLD | S_NEW}};
     w->chains[c0].on_stack = 1;
     int rc = 0;
@@ -981,6 +1019,20 @@ static int walk_chain(ipt_walk *w, const char *start, int mark, ipt_result *out,
             if (own_uncond)
                 f->pos = c->n;
         } else if (r->tchain != SIZE_MAX && !w->chains[r->tchain].on_stack) {
+            ipt_chain *t = &w->chains[r->tchain];
+            /* nothing new can come of entering: no service port and never a catch-all,
+             * or the same context and walk state as the last time (many rules jumping to
+             * one chain) */
+            if ((e.mask == 0 && (e.cond & C_PP)) ||
+                (t->seen && t->seen_mask == e.mask && t->seen_cond == e.cond &&
+                 t->seen_sem == e.sem && t->seen_closed == closed && t->seen_open == open))
+                continue;
+            t->seen = 1;
+            t->seen_mask = e.mask;
+            t->seen_cond = e.cond;
+            t->seen_sem = e.sem;
+            t->seen_closed = closed;
+            t->seen_open = open;
             if (depth == cap) {
                 ipt_frame *v = sa_realloc(st, 2 * cap * sizeof(*v));
                 if (v == NULL) {
@@ -1065,7 +1117,9 @@ static size_t port_off(const ipt_rule *r, unsigned mask)
 
 static unsigned line_of(const sa_node *rec)
 {
-    const sa_node *l = mem(rec, "line");
+    ipt_mem m;
+    members(rec, &m);
+    const sa_node *l = m.line;
     return l && l->str ? (unsigned)strtoul(l->str, NULL, 10) : 0;
 }
 

@@ -91,11 +91,11 @@ int sa_parse_pghba(sa_doc *doc, sa_perr *err);
  *     dports   list: --dport N|N:M, --dports/--destination-ports/--ports a,b,N:M (one
  *              element per item, at the item)
  *     state    list: --state / --ctstate items
- *     matches  list: the -m modules
  *     fragment, syn   SA_BOOL true (-f, --syn)
  *     negated  map: option key (source, dports, state, protocol, in, ...) → true, at the '!'
- *     other    list: the options before -j that restrict the match and are not modelled
- *              (--sport, --limit, -m recent's, a second port or state match, ...), at each
+ *     other    SA_STR: the names of the options before -j that restrict the match and
+ *              are not modelled (--sport, --limit, a second port or state match, ...),
+ *              joined by spaces, at the first (-m itself and --comment are no condition)
  *     insert   SA_NUM: the position of an -I rule (1 when not written)
  *     line     synthetic SA_NUM: the rule's line number
  *     text     synthetic SA_STR: the rule from its command on, tokens as written, joined by

@@ -43,6 +43,8 @@ typedef struct ipt {
     tok *toks;
     size_t ntok, captok;
     unsigned line;  /* 1-based number of the current line */
+    size_t *oth;    /* the current rule's unmodelled condition options (token indexes) */
+    size_t noth, capoth;
 } ipt;
 
 static int fail(ipt *p, size_t off, const char *msg)
@@ -346,7 +348,7 @@ static const struct opt {
     {"-o", K_OUT, "out"}, {"--out-interface", K_OUT, "out"},
     {"-j", K_JUMP, "jump"}, {"--jump", K_JUMP, "jump"},
     {"-g", K_GOTO, "goto"}, {"--goto", K_GOTO, "goto"},
-    {"-m", K_MATCH, "matches"}, {"--match", K_MATCH, "matches"},
+    {"-m", K_MATCH, NULL}, {"--match", K_MATCH, NULL},
     {"--dport", K_DPORT, "dports"}, {"--destination-port", K_DPORT, "dports"},
     {"--dports", K_DPORTS, "dports"}, {"--destination-ports", K_DPORTS, "dports"},
     {"--ports", K_DPORTS, "dports"},
@@ -377,7 +379,7 @@ static int starts_opt(const ipt *p, const tok *t)
 }
 
 typedef struct rule_state {
-    sa_node *rec, *negated, *other, *matches;
+    sa_node *rec, *negated;
     int seen[K_SRCMATCH2 + 1];
     int after_jump;
 } rule_state;
@@ -403,17 +405,48 @@ static int add_negated(ipt *p, rule_state *rs, const char *key, size_t neg_off)
     return add_flag(p, rs->negated, key, neg_off);
 }
 
+/* Remember an unmodelled condition option; the rule's "other" is made at its end. */
 static int add_other(ipt *p, rule_state *rs, const tok *t)
 {
-    if (rs->other == NULL) {
-        if ((rs->other = container(p, SA_LIST, "other", t->raw)) == NULL)
-            return -1;
-        sa_node_append(rs->rec, rs->other);
+    (void)rs;
+    if (p->noth == p->capoth) {
+        size_t nc = p->capoth ? p->capoth * 2 : 8;
+        size_t *v = sa_realloc(p->oth, nc * sizeof(*v));
+        if (v == NULL)
+            return oom(p, t->raw);
+        p->oth = v;
+        p->capoth = nc;
     }
-    sa_node *n = str_node(p, NULL, tok_text(p, t), t->len, t->raw);
+    p->oth[p->noth++] = (size_t)(t - p->toks);
+    return 0;
+}
+
+/* "other": the unmodelled condition options' names joined by spaces, at the first. */
+static int put_other(ipt *p, sa_node *rec)
+{
+    if (p->noth == 0)
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < p->noth; i++)
+        total += p->toks[p->oth[i]].len + 1;
+    size_t off = p->toks[p->oth[0]].raw;
+    char *s = sa_arena_alloc(p->doc->arena, total + 1);
+    sa_node *n = s ? sa_node_new(p->doc, SA_STR, off) : NULL;
     if (n == NULL)
-        return -1;
-    sa_node_append(rs->other, n);
+        return oom(p, off);
+    size_t o = 0;
+    for (size_t i = 0; i < p->noth; i++) {
+        const tok *t = &p->toks[p->oth[i]];
+        if (o)
+            s[o++] = ' ';
+        memcpy(s + o, tok_text(p, t), t->len);
+        o += t->len;
+    }
+    s[o] = '\0';
+    sa_node_set_static_key(n, "other", off);
+    n->str = s;
+    n->len = o;
+    sa_node_append(rec, n);
     return 0;
 }
 
@@ -514,18 +547,7 @@ static int rule_option(ipt *p, rule_state *rs, size_t *k, int neg, size_t neg_of
     case K_COMMENT:
         return 0;
     case K_MATCH:
-        if (rs->matches == NULL) {
-            if ((rs->matches = container(p, SA_LIST, "matches", a->raw)) == NULL)
-                return -1;
-            sa_node_append(rs->rec, rs->matches);
-        }
-        {
-            sa_node *n = str_node(p, NULL, tok_text(p, a), a->len, a->raw);
-            if (n == NULL)
-                return -1;
-            sa_node_append(rs->matches, n);
-        }
-        return 0;
+        return 0;  /* loading a module is no condition; its options are */
     case K_SRCMATCH:
     case K_SRCMATCH2:
         if (o->k == K_SRCMATCH2) {
@@ -610,6 +632,7 @@ static int rule_line(ipt *p, sa_node *table)
     }
     size_t off = cmd->raw;
     rule_state rs = {0};
+    p->noth = 0;
     if ((rs.rec = container(p, SA_MAP, NULL, off)) == NULL)
         return -1;
     if (add_tok(p, rs.rec, "chain", chain) < 0)
@@ -649,6 +672,8 @@ static int rule_line(ipt *p, sa_node *table)
         if (rule_option(p, &rs, &i, neg, neg_off) < 0)
             return -1;
     }
+    if (put_other(p, rs.rec) < 0)
+        return -1;
     char num[24];
     int nl = snprintf(num, sizeof(num), "%u", p->line);
     sa_node *ln = sa_node_scalar(p->doc, SA_NUM, off, num, (size_t)nl);
@@ -775,5 +800,6 @@ int sa_parse_iptables(sa_doc *doc, sa_perr *err)
 done:
     sa_posbuf_free(&p.dec);
     sa_free(p.toks);
+    sa_free(p.oth);
     return rc;
 }
