@@ -487,7 +487,8 @@ oom:
  *                  reached, or an ACCEPT that matches everything; at the policy (or rule)
  *   exposed        list, one element per ACCEPT rule (and severity class) that accepts new
  *                  connections to a service port from any source (no -s, 0.0.0.0/0 or ::/0,
- *                  or a negated -s; no -i lo; no state limit without NEW) before any DROP
+ *                  or a negated -s; not -i lo or -d 127.x/::1; a state match with NEW, if
+ *                  any; other match options do not count as a restriction) before any DROP
  *                  or REJECT covering that port: {text, ports, critical}
  *   shadowed       list: an ACCEPT rule restricted by source whose port an earlier rule
  *                  already accepts from any source: {text, ports} (ports names that line)
@@ -774,6 +775,12 @@ static void classify(ipt_rule *r, const ipt_mem *m)
         r->sem |= S_NEW;
     if (m->dest || m->out || m->frag || m->other)
         r->cond |= C_OTHER;
+    /* to a loopback address: the kernel drops such packets arriving from outside */
+    const sa_node *d = m->dest;
+    if (d && d->str && !mem(neg, "destination") &&
+        (strncmp(d->str, "127.", 4) == 0 || strcmp(d->str, "::1") == 0 ||
+         strcmp(d->str, "::1/128") == 0))
+        r->sem |= S_LO;
     const sa_node *j = m->jump;
     if (j == NULL)
         j = m->go, r->is_goto = j != NULL;
