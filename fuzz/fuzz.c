@@ -2,7 +2,8 @@
  * with libFuzzer (-DSECAUDIT_FUZZ=ON, clang) for campaigns, and with driver.c as a plain
  * program that replays a corpus on every ctest run. FUZZ_TARGET (a string) picks the target:
  *
- *   json yaml xml ini systemd env pgconf properties pghba iptables   one parser
+ *   json yaml xml ini systemd env pgconf properties pghba iptables   one parser (iptables:
+ *                                                   and its view)
  *   rules                                                   a rule file (load + finish)
  *   expr                                                    a condition (sa_expr_compile)
  *   e2e     the first byte picks a file name a service claims; the rest is that file,
@@ -25,6 +26,7 @@
 #include "secaudit/rules.h"
 #include "secaudit/scan.h"
 #include "secaudit/suppress.h"
+#include "secaudit/view.h"
 
 #ifndef FUZZ_TARGET
 #error "FUZZ_TARGET must name the target"
@@ -139,6 +141,11 @@ static void parse_one(const char *format, const uint8_t *data, size_t size)
                 walk_tree(doc, &lm);
             sa_linemap_free(&lm);
         }
+        /* iptables: the view's walk of the chains runs on the parsed tree too */
+        const sa_view *v = strcmp(format, "iptables") == 0 ? sa_view_find("iptables") : NULL;
+        sa_node *out = NULL;
+        if (v)
+            v->fn(doc, &out, &err);
     }
     sa_doc_free(doc);
 }
