@@ -548,7 +548,8 @@ typedef struct ipt_chain {
     const sa_node *policy;  /* NULL: none declared */
     size_t *order;          /* rule indexes in the kernel's order */
     size_t n, cap;
-    size_t front;           /* -I 1 rules, kept reversed in order[0..front) until fixed */
+    size_t *front;          /* -I 1 rules, newest last, until chain_fix puts them first */
+    size_t nf, capf;
     int on_stack;
     int seen;               /* entered before with this context and walk state: */
     unsigned seen_mask, seen_cond, seen_sem, seen_closed, seen_open;
@@ -808,45 +809,66 @@ static size_t find_chain(const ipt_walk *w, const char *name, size_t len)
 
 static void walk_free(ipt_walk *w)
 {
-    for (size_t i = 0; i < w->n_chains; i++)
+    for (size_t i = 0; i < w->n_chains; i++) {
         sa_free(w->chains[i].order);
+        sa_free(w->chains[i].front);
+    }
     sa_free(w->chains);
     sa_free(w->rules);
     memset(w, 0, sizeof(*w));
 }
 
-/* Append rule i to chain c: at the end (-A), at the front (-I, -I 1) or at position pos
- * (-I pos); *moves counts the elements moved by insertions in the middle. */
+static int grow(size_t **v, size_t *cap, size_t n)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 8;
+    if (nc > SIZE_MAX / sizeof(size_t))
+        return -1;
+    size_t *x = sa_realloc(*v, nc * sizeof(size_t));
+    if (x == NULL)
+        return -1;
+    *v = x;
+    *cap = nc;
+    return 0;
+}
+
+/* Put the -I 1 rules (newest first) before the others: order is final after this. */
+static int chain_fix(ipt_chain *c)
+{
+    if (c->nf == 0)
+        return 0;
+    if (c->n + c->nf < c->n || grow(&c->order, &c->cap, c->n + c->nf) < 0)
+        return -1;
+    while (c->cap < c->n + c->nf)
+        if (grow(&c->order, &c->cap, c->cap) < 0)
+            return -1;
+    memmove(c->order + c->nf, c->order, c->n * sizeof(size_t));
+    for (size_t k = 0; k < c->nf; k++)
+        c->order[k] = c->front[c->nf - 1 - k];
+    c->n += c->nf;
+    c->nf = 0;
+    return 0;
+}
+
+/* Add rule i to chain c: at the end (-A), at the front (-I, -I 1: O(1), kept apart until
+ * chain_fix) or at position pos (-I pos: the elements after it move; *moves counts them). */
 static int chain_put(ipt_chain *c, size_t i, size_t pos, size_t *moves)
 {
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 8;
-        size_t *v = sa_realloc(c->order, nc * sizeof(*v));
-        if (v == NULL)
+    if (pos == 0) {
+        if (grow(&c->front, &c->capf, c->nf) < 0)
             return -1;
-        c->order = v;
-        c->cap = nc;
+        c->front[c->nf++] = i;
+        return 0;
     }
+    if (pos != SIZE_MAX && c->nf && chain_fix(c) < 0)
+        return -1;
+    if (grow(&c->order, &c->cap, c->n) < 0)
+        return -1;
     if (pos == SIZE_MAX || pos >= c->n) {
         c->order[c->n++] = i;  /* -A (or an -I past the end) */
         return 0;
     }
-    if (pos == 0) {
-        /* the front block is kept reversed: -I 1 costs nothing */
-        memmove(c->order + c->front + 1, c->order + c->front,
-                (c->n - c->front) * sizeof(size_t));
-        *moves += c->n - c->front;
-        c->order[c->front++] = i;
-        c->n++;
-        return 0;
-    }
-    /* in the middle: put the front block in order first */
-    for (size_t a = 0, b = c->front ? c->front - 1 : 0; a < b; a++, b--) {
-        size_t t = c->order[a];
-        c->order[a] = c->order[b];
-        c->order[b] = t;
-    }
-    c->front = 0;
     memmove(c->order + pos + 1, c->order + pos, (c->n - pos) * sizeof(size_t));
     *moves += c->n - pos;
     c->order[pos] = i;
@@ -924,15 +946,9 @@ static int walk_init(ipt_walk *w, const sa_node *filter, sa_perr *err)
             return -2;
         }
     }
-    for (size_t i = 0; i < w->n_chains; i++) {
-        ipt_chain *c = &w->chains[i];
-        for (size_t a = 0, b = c->front ? c->front - 1 : 0; a < b; a++, b--) {
-            size_t t = c->order[a];
-            c->order[a] = c->order[b];
-            c->order[b] = t;
-        }
-        c->front = 0;
-    }
+    for (size_t i = 0; i < w->n_chains; i++)
+        if (chain_fix(&w->chains[i]) < 0)
+            return -1;
     return 0;
 }
 
