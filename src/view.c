@@ -492,8 +492,8 @@ oom:
  *                  or REJECT covering that port: {text, ports, critical}
  *   shadowed       list: an ACCEPT rule restricted by source whose port an earlier rule
  *                  already accepts from any source: {text, ports} (ports names that line)
- *   unreachable    list: a rule after an unconditional ACCEPT, DROP, REJECT or RETURN in
- *                  the same filter chain: {text, after}
+ *   unreachable    list: a rule after an unconditional ACCEPT, DROP, REJECT, RETURN or goto
+ *                  (-g) in the same filter chain: {text, after}
  *   ipv6_gap       when this is an IPv4 file (the scan read its sibling, see scan.c), INPUT
  *                  is strict and the IPv6 file is missing, has no filter table or leaves
  *                  INPUT open: a sentence saying which, at the INPUT policy */
@@ -1043,6 +1043,8 @@ static int walk_chain(ipt_walk *w, const char *start, int mark, ipt_result *out,
                 f->pos = c->n;
         } else if (r->tchain != SIZE_MAX && !w->chains[r->tchain].on_stack) {
             ipt_chain *t = &w->chains[r->tchain];
+            if (r->is_goto && own_uncond)
+                f->pos = c->n;  /* the chain gone to returns to our caller */
             /* nothing new can come of entering: no service port and never a catch-all,
              * or the same context and walk state as the last time (many rules jumping to
              * one chain) */
@@ -1066,8 +1068,6 @@ static int walk_chain(ipt_walk *w, const char *start, int mark, ipt_result *out,
                 cap *= 2;
                 f = &st[depth - 1];
             }
-            if (r->is_goto && own_uncond)
-                f->pos = c->n;  /* the chain gone to returns to our caller */
             st[depth++] = (ipt_frame){.chain = r->tchain, .ctx = e};
             w->chains[r->tchain].on_stack = 1;
         }
@@ -1218,7 +1218,7 @@ static int put_rule_lists(sa_doc *doc, sa_node *view, const ipt_walk *w)
                 return -1;
         }
     }
-    /* unreachable: after an unconditional ACCEPT, DROP, REJECT or RETURN in its chain */
+    /* unreachable: after an unconditional ACCEPT, DROP, REJECT, RETURN or -g in its chain */
     for (size_t ci = 0; ci < w->n_chains; ci++) {
         const ipt_chain *c = &w->chains[ci];
         const ipt_rule *term = NULL;
@@ -1234,7 +1234,7 @@ static int put_rule_lists(sa_doc *doc, sa_node *view, const ipt_walk *w)
                     return -1;
                 continue;
             }
-            if (r->cond == 0 && (is_verdict(r->target, "ACCEPT") ||
+            if (r->cond == 0 && (r->is_goto || is_verdict(r->target, "ACCEPT") ||
                                  is_verdict(r->target, "DROP") ||
                                  is_verdict(r->target, "REJECT") ||
                                  is_verdict(r->target, "RETURN")))

@@ -1,7 +1,8 @@
 /* test_iptables.c — iptables-save files: tables, chains and rules at their exact positions,
  * quoting, negation (both forms), ports and states split at their items, counters, -I/-N,
  * the derived "text" and "line", errors with their positions ('#' not in column 1, missing
- * COMMIT, ...), limits, allocation failures and random input. */
+ * COMMIT, ...), limits, allocation failures and random input; and the iptables view's walk
+ * (jumps with their conditions, -I order, catch-alls, loops, goto, RETURN, shadowing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "secaudit/alloc.h"
 #include "secaudit/parse.h"
+#include "secaudit/view.h"
 
 typedef struct parsed {
     sa_doc *doc;
@@ -451,6 +453,147 @@ static void test_random_inputs(void **state)
     }
 }
 
+/* ---- the iptables view ----------------------------------------------------------------- */
+
+typedef struct viewed {
+    parsed p;
+    sa_node *view;
+} viewed;
+
+static void view_of(viewed *v, const char *text)
+{
+    parse(&v->p, text);
+    const sa_view *iv = sa_view_find("iptables");
+    assert_non_null(iv);
+    sa_perr err;
+    memset(&err, 0, sizeof(err));
+    v->view = NULL;
+    if (iv->fn(v->p.doc, &v->view, &err) != 0)
+        fail_msg("view failed: %s", err.msg);
+    assert_non_null(v->view);
+}
+
+/* The view's list key as "line:value" items joined by " | " (value of member m). */
+static void list_is(const viewed *v, const char *key, const char *m, const char *want)
+{
+    char got[1024] = "";
+    size_t o = 0;
+    const sa_node *l = sa_map_get(v->view, key, strlen(key));
+    for (const sa_node *e = l ? l->first : NULL; e && o < sizeof(got); e = e->next) {
+        const sa_node *x = get(e, m);
+        unsigned line, col;
+        sa_linemap_pos(&v->p.lines, x->key_off, &line, &col);
+        o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%u:%u %s", o ? " | " : "", line, col,
+                              x->str);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: '%s', expected '%s'", key, got, want);
+}
+
+static void test_view_jumps_and_context(void **state)
+{
+    (void)state;
+    viewed v;
+    view_of(&v, "*filter\n"
+                ":INPUT DROP [0:0]\n"
+                ":DB - [0:0]\n"
+                ":LAN - [0:0]\n"
+                "-A INPUT -i lo -j DB\n"
+                "-A INPUT -s 10.0.0.0/8 -j LAN\n"
+                "-A INPUT -p tcp -m tcp --dport 6379 -j DB\n"
+                "-A INPUT -p tcp -m tcp ! --dport 5432 -j ACCEPT\n"
+                "-A DB -j ACCEPT\n"
+                "-A LAN -p tcp -m tcp --dport 5432 -j ACCEPT\n"
+                "COMMIT\n");
+    /* via -i lo: nothing; via --dport 6379: 6379 only; ! --dport 5432: every other port
+     * (at the rule: no port item names them) */
+    list_is(&v, "exposed", "ports",
+            "8:1 27017/tcp, 6379/tcp | 8:1 3306/tcp, 5000/tcp, 6000/tcp, 8080/tcp, 10000/tcp, "
+            "10001/tcp, 10002/tcp, 10003/tcp | 9:1 6379/tcp");
+    assert_null(sa_map_get(v.view, "input_open", 10));
+    assert_null(sa_map_get(v.view, "shadowed", 8));
+    done(&v.p);
+}
+
+static void test_view_order_and_catch_all(void **state)
+{
+    (void)state;
+    viewed v;
+    /* the final REJECT appended first; -I rules before it; a DROP covering 5432 first */
+    view_of(&v, "*filter\n"
+                ":INPUT ACCEPT [0:0]\n"
+                "-A INPUT -m comment --comment \"end\" -j REJECT\n"
+                "-I INPUT -p tcp -m multiport --dports 5432,3306 -j ACCEPT\n"
+                "-I INPUT -p tcp -m tcp --dport 5432 -j DROP\n"
+                "-I INPUT 3 -p udp -m udp --dport 5060 -m state --state ESTABLISHED -j ACCEPT\n"
+                "-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT\n"
+                "COMMIT\n");
+    list_is(&v, "exposed", "ports", "4:44 3306/tcp");
+    list_is(&v, "unreachable", "after", "7:1 -A INPUT -m comment --comment \"end\" -j REJECT");
+    assert_null(sa_map_get(v.view, "input_open", 10));
+    done(&v.p);
+}
+
+static void test_view_open_and_shadow(void **state)
+{
+    (void)state;
+    viewed v;
+    view_of(&v, "*filter\n"
+                ":INPUT ACCEPT [0:0]\n"
+                ":FORWARD ACCEPT [0:0]\n"
+                "-A INPUT -s 0.0.0.0/0 -p tcp -m tcp --dport 27017 -j ACCEPT\n"
+                "-A INPUT -s 10.0.0.0/8 -p tcp -m multiport --dports 22,27017 -j ACCEPT\n"
+                "-A INPUT -p tcp -j DROP\n"
+                "-A FORWARD -i eth0 -j DROP\n"
+                "COMMIT\n");
+    list_is(&v, "shadowed", "ports",
+            "5:56 27017/tcp (line 4 already accepts it from any source)");
+    const sa_node *o = get(v.view, "input_open");
+    at(&v.p, o->key_off, 2, 8);
+    o = get(v.view, "forward_open");
+    at(&v.p, o->key_off, 3, 10);
+    done(&v.p);
+}
+
+static void test_view_loops_goto_return(void **state)
+{
+    (void)state;
+    viewed v;
+    view_of(&v, "*filter\n"
+                ":INPUT ACCEPT [0:0]\n"
+                ":A - [0:0]\n"
+                ":B - [0:0]\n"
+                "-A INPUT -j A\n"
+                "-A A -j B\n"
+                "-A B -j A\n"
+                "-A B -j RETURN\n"
+                "-A B -p tcp -m tcp --dport 5432 -j ACCEPT\n"
+                "-A A -g B\n"
+                "-A A -p tcp -m tcp --dport 3306 -j ACCEPT\n"
+                "-A INPUT -j DROP\n"
+                "COMMIT\n");
+    assert_null(sa_map_get(v.view, "exposed", 7));
+    assert_null(sa_map_get(v.view, "input_open", 10));
+    list_is(&v, "unreachable", "after", "11:1 -A A -g B | 9:1 -A B -j RETURN");
+    done(&v.p);
+}
+
+static void test_view_accept_all_and_no_filter(void **state)
+{
+    (void)state;
+    viewed v;
+    view_of(&v, "*filter\n"
+                ":INPUT DROP [0:0]\n"
+                "-A INPUT -m comment --comment x -j ACCEPT\n"
+                "COMMIT\n");
+    const sa_node *o = get(v.view, "input_open");
+    at(&v.p, o->key_off, 3, 1);
+    done(&v.p);
+    view_of(&v, "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
+    assert_int_equal(v.view->count, 0);
+    done(&v.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +608,11 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_random_inputs),
+        cmocka_unit_test(test_view_jumps_and_context),
+        cmocka_unit_test(test_view_order_and_catch_all),
+        cmocka_unit_test(test_view_open_and_shadow),
+        cmocka_unit_test(test_view_loops_goto_return),
+        cmocka_unit_test(test_view_accept_all_and_no_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
