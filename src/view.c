@@ -906,7 +906,10 @@ static int walk_init(ipt_walk *w, const sa_node *filter, sa_perr *err)
         x->tchain = x->chain = SIZE_MAX;
         x->insert = m.insert;
         classify(x, &m);
-        w->chains[w->n_chains++] = (ipt_chain){.name = ch->str, .len = ch->len};
+        /* one entry per run of rules of the same chain (the sort below dedupes the rest) */
+        const ipt_chain *last = w->n_chains > nc ? &w->chains[w->n_chains - 1] : NULL;
+        if (last == NULL || last->len != ch->len || memcmp(last->name, ch->str, ch->len) != 0)
+            w->chains[w->n_chains++] = (ipt_chain){.name = ch->str, .len = ch->len};
     }
     /* one entry per name: sorted, the declared one (with a policy; the last declaration,
      * as a repeated :CHAIN line wins) kept */
