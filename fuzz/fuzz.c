@@ -180,7 +180,7 @@ static void expr_one(const uint8_t *data, size_t size)
 static void render(const sa_result *res)
 {
     int (*const writers[])(FILE *, const sa_result *, const sa_report_opts *) = {
-        sa_report_text, sa_report_json, sa_report_sarif, sa_report_junit};
+        sa_report_text, sa_report_json, sa_report_sarif, sa_report_junit, sa_report_html};
     sa_report_opts o = {.color = 1, .min_severity = SA_SEV_INFO, .fail_on = SA_SEV_LOW};
     for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
         char *buf = NULL;

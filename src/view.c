@@ -1351,6 +1351,10 @@ static const sa_view views[] = {
     {"mongod", view_mongod,
      "mongod.conf: the YAML as parsed, or a legacy key = value file mapped onto the YAML "
      "paths (bind_ip -> net.bindIp, noauth -> security.authorization, ...)"},
+    {"nginx", sa_view_nginx,
+     "nginx: protocols, ciphers and security headers as written; servers with their "
+     "effective TLS settings and headers; headers dropped by add_header inheritance; "
+     "proxies with their upstream's reach and proxy_ssl_verify"},
     {"omero-config", view_omero_config,
      "OMERO config.xml: the __ACTIVE__ profile's properties as a flat name → value map; the "
      "other profiles under profiles.<id>"},

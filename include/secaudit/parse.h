@@ -79,6 +79,12 @@ int sa_systemd_env_split(sa_doc *doc, const sa_node *value, sa_node *out_map);
  * member "path". */
 int sa_parse_pghba(sa_doc *doc, sa_perr *err);
 
+/* nginx configuration files. The root is a map of the main context's directives; each
+ * directive is a member keyed by its name (repeated names kept in order) whose value is a
+ * list of its arguments (SA_STR, SA_NODE_QUOTED when quoted); a block directive's list ends
+ * with a map of the block's directives. include directives are kept as written. */
+int sa_parse_nginx(sa_doc *doc, sa_perr *err);
+
 /* iptables-save / iptables-restore files (rules.v4, rules.v6, /etc/sysconfig/iptables). The
  * root is a map with one member "tables": table name → map with
  *   chains  map chain name (at the name) → {policy: "ACCEPT" | "DROP" | "-"} (at the policy;
