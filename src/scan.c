@@ -702,6 +702,8 @@ enum { MAX_CONF_FILES = 128 };
 typedef struct conf {
     parsed_file *files;
     size_t n, cap;
+    size_t bytes;  /* read for it so far: at most the file size limit in all (a file that
+                      includes itself many times costs no more than one large file) */
     splice sp;
 } conf;
 
@@ -748,7 +750,7 @@ static size_t conf_file_of(const conf *c, const sa_node *node)
  * remembered as file's. */
 static int splice_in(conf *c, sa_node *container, sa_node *at, sa_node *from, size_t file)
 {
-    sa_node *prev = NULL;
+    sa_node *prev = at == NULL ? container->last : NULL;
     if (at != NULL)
         for (sa_node *k = container->first; k != at; k = k->next)
             prev = k;
@@ -829,7 +831,96 @@ static void added(scan_ctx *sc, const sa_service *svc, const char *format, conf 
         fresh = c->files[i].st.st_dev != st->st_dev || c->files[i].st.st_ino != st->st_ino;
     if (fresh)
         sc->res->files_parsed++;
+    c->bytes += c->files[c->n].buf.len;
     c->n++;
+}
+
+/* The scan root as a directory, without trailing '/': a root that is a file stands for its
+ * directory. NULL when out of memory. */
+static char *root_dir(const scan_ctx *sc, const conf *c)
+{
+    char *r = strcmp(c->files[0].path, sc->root) == 0 ? dir_of(sc->root) : sa_strdup(sc->root);
+    size_t rl = r ? strlen(r) : 0;
+    while (rl > 1 && r[rl - 1] == '/')
+        r[--rl] = '\0';
+    return r;
+}
+
+/* An absolute path as a path below rootdir: inside the root when the root contains it (a
+ * scan of / or /etc), else below it as in a system image (a scan of fixtures/demo). */
+static const char *in_root(const char *rootdir, const char *abs)
+{
+    size_t rl = strlen(rootdir);
+    if (!(rl == 1 && rootdir[0] == '/') && strncmp(abs, rootdir, rl) == 0 && abs[rl] == '/')
+        return abs + rl + 1;
+    return abs + 1;
+}
+
+/* The display path of rel below rootdir. */
+static char *show(const char *rootdir, const char *rel)
+{
+    return strcmp(rootdir, "/") == 0 ? join("/", rel) : join(rootdir, rel);
+}
+
+/* rel with "." and "x/.." removed, in place; -1 when it climbs above its start. */
+static int normalize(char *rel)
+{
+    char *out = rel;
+    const char *p = rel;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p + strcspn(p, "/");
+        size_t n = (size_t)(e - p);
+        if (n == 0 || (n == 1 && p[0] == '.')) {
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (out == rel)
+                return -1;
+            while (out > rel && out[-1] != '/')
+                out--;
+            if (out > rel)
+                out--;
+        } else {
+            if (out != rel)
+                *out++ = '/';
+            memmove(out, p, n);
+            out += n;
+        }
+        p = e;
+    }
+    *out = '\0';
+    return 0;
+}
+
+/* An included name that is a symbolic link (Debian's sites-enabled/default): nginx and
+ * PostgreSQL follow it, so its target is read, when it lies inside the scanned tree. dfd is
+ * the directory holding the link, dir_rel that directory below rootdir. A descriptor with
+ * *rel (sa_malloc'd) the target below rootdir, or -errno (-EXDEV: the target is outside). */
+static int follow_link(const char *rootdir, int dfd, const char *dir_rel, const char *name,
+                       char **rel)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    char *r = target[0] == '/' ? sa_strdup(in_root(rootdir, target)) : join(dir_rel, target);
+    if (r == NULL)
+        return -ENOMEM;
+    if (normalize(r) < 0 || r[0] == '\0') {
+        sa_free(r);
+        return -EXDEV;  /* above the root */
+    }
+    int rfd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = rfd < 0 ? -errno : open_beneath(rfd, r);
+    if (rfd >= 0)
+        close(rfd);
+    if (fd < 0) {
+        sa_free(r);
+        return fd;
+    }
+    *rel = r;
+    return fd;
 }
 
 /* Read the files an include names into c (appended; *first and *count say which), parsed as
@@ -849,24 +940,15 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     DIR *d = NULL;
     char **names = NULL;
     size_t nn = 0;
+    char *rootdir = root_dir(sc, c);
+    if (rootdir == NULL)
+        return -1;
     if (path[0] == '/') {
-        /* the scan root as a directory: a root that is a file stands for its directory */
-        char *rootdir = c->files[0].rel[0] && strcmp(c->files[0].path, sc->root) == 0
-                            ? dir_of(sc->root)
-                            : sa_strdup(sc->root);
-        if (rootdir == NULL)
-            return -1;
-        size_t rl = strlen(rootdir);
-        while (rl > 1 && rootdir[rl - 1] == '/')
-            rootdir[--rl] = '\0';
-        const char *rel = path + 1;
-        if (!(rl == 1 && rootdir[0] == '/') && strncmp(path, rootdir, rl) == 0 &&
-            path[rl] == '/')
-            rel = path + rl + 1;
-        opendir_at = rootdir;
+        const char *rel = in_root(rootdir, path);
+        opendir_at = sa_strdup(rootdir);
         sub = sa_strdup(rel);
         rpath = sa_strdup(rel);
-        dpath = rl == 1 && rootdir[0] == '/' ? join("/", rel) : join(rootdir, rel);
+        dpath = show(rootdir, rel);
     } else {
         opendir_at = sa_strdup(base_disp[0] ? base_disp : ".");
         sub = sa_strdup(path);
@@ -905,6 +987,30 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     fd = rfd < 0 ? -errno : sub[0] ? open_beneath(rfd, sub) : dup(rfd);
     if (rfd >= 0)
         close(rfd);
+    if (fd == -ELOOP && pattern == NULL) {
+        /* the named file is a symbolic link: follow it inside the tree */
+        char *dir_rel = dir_of(rpath), *target = NULL;
+        const char *base = strrchr(rpath, '/') ? strrchr(rpath, '/') + 1 : rpath;
+        int r0 = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dfd = r0 < 0 || dir_rel == NULL ? -1 : dir_rel[0] ? open_beneath(r0, dir_rel)
+                                                               : dup(r0);
+        if (r0 >= 0)
+            close(r0);
+        fd = dfd < 0 ? -ELOOP : follow_link(rootdir, dfd, dir_rel, base, &target);
+        if (dfd >= 0)
+            close(dfd);
+        sa_free(dir_rel);
+        if (fd == -ENOMEM)
+            goto oom;
+        if (fd >= 0) {
+            sa_free(rpath);
+            sa_free(dpath);
+            rpath = target;
+            dpath = show(rootdir, target);
+            if (dpath == NULL)
+                goto oom;
+        }
+    }
     if (fd < 0) {
         if (kind == INC_OPTIONAL && fd == -ENOENT)
             goto done;
@@ -916,7 +1022,7 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
         goto done;
     }
     if (pattern == NULL) {
-        if (c->n == MAX_CONF_FILES)
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes)
             goto too_many;
         char *disp = dpath;
         dpath = NULL;
@@ -957,17 +1063,33 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     for (size_t i = 0; i < nn; i++) {
         int ffd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
                                                 O_CLOEXEC);
+        char *linked = NULL;
+        if (ffd < 0 && errno == ELOOP) {
+            ffd = follow_link(rootdir, dirfd(d), rpath, names[i], &linked);
+            if (ffd == -ENOMEM)
+                goto oom;
+            if (ffd < 0) {
+                snprintf(msg, sizeof(msg), "include %.200s: %.100s is a link to a file that "
+                         "cannot be read inside the scanned tree (%s); not assessed", path,
+                         names[i], strerror(-ffd == EXDEV ? ENOENT : -ffd));
+                if (note(sc, from, msg) < 0)
+                    goto oom;
+                continue;
+            }
+        }
         struct stat st;
         if (ffd < 0 || fstat(ffd, &st) < 0 || !S_ISREG(st.st_mode)) {
             if (ffd >= 0)
-                close(ffd);  /* a subdirectory or a link: nginx and PostgreSQL read files */
+                close(ffd);  /* a subdirectory, a FIFO: nginx and PostgreSQL read files */
+            sa_free(linked);
             continue;
         }
-        if (c->n == MAX_CONF_FILES) {
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes) {
             close(ffd);
             goto too_many;
         }
-        char *disp = join(dpath, names[i]), *rel = join(rpath, names[i]);
+        char *disp = linked ? show(rootdir, linked) : join(dpath, names[i]);
+        char *rel = linked ? linked : join(rpath, names[i]);
         if (disp == NULL || rel == NULL) {
             close(ffd);
             sa_free(disp);
@@ -985,8 +1107,8 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
     }
     goto done;
 too_many:
-    snprintf(msg, sizeof(msg), "more than %d files included (an include cycle?); the rest is "
-             "not assessed", MAX_CONF_FILES);
+    snprintf(msg, sizeof(msg), "more than %d files or %zu bytes included (an include cycle?); "
+             "the rest is not assessed", MAX_CONF_FILES, sc->opts->lim.max_file_bytes);
     rc = note(sc, c->files[0].path, msg);
     goto done;
 oom:
@@ -1000,6 +1122,7 @@ done:
         sa_free(names[i]);
     sa_free(names);
     sa_free(opendir_at);
+    sa_free(rootdir);
     sa_free(sub);
     sa_free(rpath);
     sa_free(dpath);
