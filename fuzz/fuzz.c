@@ -2,8 +2,9 @@
  * with libFuzzer (-DSECAUDIT_FUZZ=ON, clang) for campaigns, and with driver.c as a plain
  * program that replays a corpus on every ctest run. FUZZ_TARGET (a string) picks the target:
  *
- *   json yaml xml ini systemd env pgconf properties pghba nginx   one parser
- *                                                   (sa_parse_format); nginx: and its view
+ *   json yaml xml ini systemd env pgconf properties pghba nginx iptables   one parser
+ *                                                   (sa_parse_format); nginx, iptables: and
+ *                                                   its view
  *   rules                                                   a rule file (load + finish)
  *   expr                                                    a condition (sa_expr_compile)
  *   e2e     the first byte picks a file name a service claims; the rest is that file,
@@ -143,7 +144,9 @@ static void parse_one(const char *format, const uint8_t *data, size_t size)
             sa_linemap_free(&lm);
         }
         /* a pack whose view does the analysis: the view runs on what was parsed too */
-        const sa_view *v = strcmp(format, "nginx") == 0 ? sa_view_find("nginx") : NULL;
+        const sa_view *v = strcmp(format, "nginx") == 0      ? sa_view_find("nginx")
+                           : strcmp(format, "iptables") == 0 ? sa_view_find("iptables")
+                                                             : NULL;
         sa_node *out = NULL;
         if (v)
             v->fn(doc, &out, &err);
@@ -223,7 +226,8 @@ static void e2e_one(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const formats[] = {"json", "yaml", "xml", "ini", "systemd", "env",
-                                          "pgconf", "properties", "pghba", "nginx"};
+                                          "pgconf", "properties", "pghba", "nginx",
+                                          "iptables"};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(FUZZ_TARGET, formats[i]) == 0) {
             parse_one(formats[i], data, size);

@@ -135,6 +135,7 @@ static int p_json(sa_doc *d, sa_perr *e) { return sa_parse_json(d, e); }
 static int p_yaml(sa_doc *d, sa_perr *e) { return sa_parse_yaml(d, e); }
 static int p_xml(sa_doc *d, sa_perr *e) { return sa_parse_xml(d, e); }
 static int p_pghba(sa_doc *d, sa_perr *e) { return sa_parse_pghba(d, e); }
+static int p_iptables(sa_doc *d, sa_perr *e) { return sa_parse_iptables(d, e); }
 static int p_nginx(sa_doc *d, sa_perr *e) { return sa_parse_nginx(d, e); }
 static int p_ini(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_GENERIC, e); }
 static int p_systemd(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_SYSTEMD, e); }
@@ -146,10 +147,10 @@ static const struct {
     const char *name;
     int (*fn)(sa_doc *, sa_perr *);
 } parsers[] = {
-    {"env", p_env},         {"ini", p_ini},         {"json", p_json},
-    {"nginx", p_nginx},     {"pgconf", p_pgconf},   {"pghba", p_pghba},
-    {"properties", p_props}, {"systemd", p_systemd}, {"xml", p_xml},
-    {"yaml", p_yaml},
+    {"env", p_env},         {"ini", p_ini},         {"iptables", p_iptables},
+    {"json", p_json},       {"nginx", p_nginx},     {"pgconf", p_pgconf},
+    {"pghba", p_pghba},     {"properties", p_props}, {"systemd", p_systemd},
+    {"xml", p_xml},         {"yaml", p_yaml},
 };
 
 int sa_parse_format(const char *format, sa_doc *doc, sa_perr *err)
@@ -617,6 +618,74 @@ static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files
                 (*n)++;
         }
     }
+    return 0;
+}
+
+/* An IPv4 iptables-save file (rules.v4, sysconfig's iptables) is judged with its IPv6
+ * sibling in the same directory (rules.v6, ip6tables), so the view can tell when IPv6 is
+ * left open: the sibling is parsed into files[*n] (its "tables" renamed "ipv6_tables", so
+ * the merge in evaluate() keeps both), and files[0]'s root gets a synthetic member
+ * ipv6_sibling {name, status: present | missing | unparsed}. The sibling is claimed and
+ * judged on its own as well, so a parse error found in it here is left to that scan. */
+static int add_ipv6_sibling(scan_ctx *sc, const sa_service *svc, const sa_walk_entry *e,
+                            parsed_file *files, size_t *n)
+{
+    const char *sib = strcmp(e->name, "rules.v4") == 0   ? "rules.v6"
+                      : strcmp(e->name, "iptables") == 0 ? "ip6tables"
+                                                         : NULL;
+    sa_node *root = files[0].doc->root;
+    if (sib == NULL || root == NULL || root->type != SA_MAP)
+        return 0;
+    const char *status = "unparsed";
+    int fd = openat(e->dirfd, sib, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        status = "missing";
+    } else if (fd >= 0) {
+        size_t dl = strlen(e->path) - strlen(e->name), rl = strlen(files[0].rel);
+        size_t rdl = rl >= strlen(e->name) ? rl - strlen(e->name) : 0;
+        char *display = sa_malloc(dl + strlen(sib) + 1), *rel = sa_malloc(rdl + strlen(sib) + 1);
+        if (display == NULL || rel == NULL) {
+            close(fd);
+            sa_free(display);
+            sa_free(rel);
+            return -1;
+        }
+        snprintf(display, dl + strlen(sib) + 1, "%.*s%s", (int)dl, e->path, sib);
+        snprintf(rel, rdl + strlen(sib) + 1, "%.*s%s", (int)rdl, files[0].rel, sib);
+        size_t n_err = sc->res->n_errors;
+        int r = load_aux(sc, svc, fd, display, rel, "iptables", files[0].seq, &files[*n]);
+        sa_free(rel);
+        if (r < 0)
+            return -1;
+        while (sc->res->n_errors > n_err) {
+            sa_error *x = &sc->res->errors[--sc->res->n_errors];
+            sa_free(x->file);
+            sa_free(x->service);
+            sa_free(x->message);
+        }
+        sa_node *t = r > 0 ? files[*n].doc->root : NULL;
+        if (t && t->type == SA_MAP && t->first && t->first->key &&
+            strcmp(t->first->key, "tables") == 0) {
+            sa_node_set_static_key(t->first, "ipv6_tables", t->first->key_off);
+            (*n)++;
+            status = "present";
+        } else if (r > 0) {
+            parsed_free(&files[*n]);
+        }
+    }
+    sa_doc *doc = files[0].doc;
+    sa_node *m = sa_node_new(doc, SA_MAP, root->off);
+    sa_node *name = sa_node_scalar(doc, SA_STR, root->off, sib, strlen(sib));
+    sa_node *st = sa_node_scalar(doc, SA_STR, root->off, status, strlen(status));
+    if (m == NULL || name == NULL || st == NULL)
+        return sa_doc_over_budget(doc) ? 0 : -1;
+    sa_node_set_static_key(m, "ipv6_sibling", root->off);
+    sa_node_set_static_key(name, "name", root->off);
+    sa_node_set_static_key(st, "status", root->off);
+    m->flags |= SA_NODE_SYNTH;
+    sa_node_append(m, name);
+    sa_node_append(m, st);
+    sa_node_append(root, m);
     return 0;
 }
 
@@ -1334,6 +1403,20 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         int rc = add_dropins(sc, svc, e, files, &n, MAX_UNIT_FILES / 2);
         if (rc == 0)
             rc = add_env_files(sc, svc, files, n, &n, MAX_UNIT_FILES);
+        if (rc == 0)
+            rc = evaluate(sc, svc, files, n, NULL);
+        for (size_t i = 0; i < n; i++)
+            parsed_free(&files[i]);
+        if (rc < 0)
+            sc->oom = 1;
+        return rc;
+    }
+    if (r > 0 && strcmp(format, "iptables") == 0) {
+        /* an IPv4 rules file and its IPv6 sibling are judged together */
+        parsed_file files[2];
+        size_t n = 1;
+        files[0] = f;
+        int rc = add_ipv6_sibling(sc, svc, e, files, &n);
         if (rc == 0)
             rc = evaluate(sc, svc, files, n, NULL);
         for (size_t i = 0; i < n; i++)

@@ -155,7 +155,7 @@ static int compile_path(loader *ld, const sa_node *n, const char *src, sa_expr *
 /* ---- services and rules ---------------------------------------------------------------- */
 static const char *const formats[] = {"json",   "yaml",   "xml",        "ini",
                                       "systemd", "env",   "pgconf",     "properties",
-                                      "pghba",   "nginx"};
+                                      "pghba",   "nginx",  "iptables"};
 
 static int known(const char *s, const char *const *list, size_t n)
 {
@@ -390,8 +390,8 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
                 return -1;
             if (!known(f->format, formats, sizeof(formats) / sizeof(formats[0])))
                 return fail_at(ld, fm->off, "unknown format (expected json, yaml, xml, ini, "
-                                            "systemd, env, pgconf, properties, pghba or "
-                                            "nginx)");
+                                            "systemd, env, pgconf, properties, pghba, "
+                                            "nginx or iptables)");
         }
         const sa_node *al = sa_map_get(c, "also", 4);
         if (al) {
@@ -523,7 +523,7 @@ static int load_service_file(loader *ld)
             sa_free(fmt);
             return fail_at(ld, n->off,
                            "unknown format (expected json, yaml, xml, ini, systemd, env, "
-                           "pgconf, properties, pghba or nginx)");
+                           "pgconf, properties, pghba, nginx or iptables)");
         }
         if (svc->format && strcmp(svc->format, fmt) != 0) {
             sa_free(fmt);
