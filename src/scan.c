@@ -1075,7 +1075,8 @@ static int read_include(scan_ctx *sc, const sa_service *svc, const char *format,
             goto oom;
         nn++;
     }
-    qsort(names, nn, sizeof(*names), cmp_name);
+    if (nn > 1)
+        qsort(names, nn, sizeof(*names), cmp_name);
     for (size_t i = 0; i < nn; i++) {
         int ffd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
                                                 O_CLOEXEC);
