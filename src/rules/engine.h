@@ -51,4 +51,10 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                     const sa_node *value, const sa_default *def, const char *label,
                     const char *what);
 
+/* As sa_engine_emit2, with `message` (not NULL) as the finding's message, used as it is: a
+ * named check that fills placeholders of its own in the rule's template. */
+int sa_engine_emit3(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                    const sa_node *value, const sa_default *def, const char *label,
+                    const char *what, const char *message);
+
 #endif
