@@ -32,6 +32,11 @@ typedef struct sa_file_eval {
     sa_result *res;
     sa_arena *scratch;
     const struct sa_member_ix *member_ix;  /* set by sa_engine_run: members by address */
+    /* What a named check computed, kept for another rule of the same evaluation (pg_hba's
+     * two first-match rules share one analysis): memo_owner says which check made it; the
+     * memory is the check's to manage in scratch. NULL at the start of an evaluation. */
+    const void *memo_owner;
+    void *memo;
 } sa_file_eval;
 
 /* The index (into fe->files) of the file that holds node n. */

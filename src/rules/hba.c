@@ -224,22 +224,37 @@ typedef struct rec {
     unsigned char partial;  /* not indexed completely (see the top of the file) */
 } rec;
 
-static const sa_node *member(const sa_node *map, const char *key)
+static int key_is(const sa_node *m, const char *k)
 {
-    return sa_map_get(map, key, strlen(key));
+    return m->key && strcmp(m->key, k) == 0;
 }
 
-/* Fill r from the record node; r->ok 0 when it is not a record to analyse. */
+/* Fill r from the record node; r->ok 0 when it is not a record to analyse. One pass over
+ * its members (the last of a repeated member counts, as sa_map_get). */
 static void read_rec(const sa_node *n, rec *r)
 {
     memset(r, 0, sizeof(*r));
     if (n->type != SA_MAP)
         return;
-    r->type = member(n, "type");
-    r->method = member(n, "method");
-    r->text = member(n, "text");
-    r->db = member(n, "database");
-    r->user = member(n, "user");
+    const sa_node *a = NULL, *mask = NULL, *opts = NULL;
+    for (const sa_node *m = n->first; m; m = m->next) {
+        if (key_is(m, "type"))
+            r->type = m;
+        else if (key_is(m, "database"))
+            r->db = m;
+        else if (key_is(m, "user"))
+            r->user = m;
+        else if (key_is(m, "address"))
+            a = m;
+        else if (key_is(m, "mask"))
+            mask = m;
+        else if (key_is(m, "method"))
+            r->method = m;
+        else if (key_is(m, "options"))
+            opts = m;
+        else if (key_is(m, "text"))
+            r->text = m;
+    }
     if (!r->type || !r->type->str || !r->method || !r->method->str || !r->text ||
         !r->text->str || !r->db || r->db->type != SA_LIST || r->db->count == 0 || !r->user ||
         r->user->type != SA_LIST || r->user->count == 0)
@@ -258,17 +273,16 @@ static void read_rec(const sa_node *n, rec *r)
             return;
     if (r->type_id == T_LOCAL) {
         r->addr.kind = SA_HBA_ADDR_NONE;
-    } else {
-        const sa_node *a = member(n, "address"), *m = member(n, "mask");
-        if (a == NULL || a->str == NULL ||
-            sa_hba_addr_parse(a->str, a->len, (a->flags & SA_NODE_QUOTED) != 0,
-                              m && m->str ? m->str : NULL, m && m->str ? m->len : 0,
-                              &r->addr) == SA_HBA_ADDR_BAD)
-            return;
+    } else if (a == NULL || a->str == NULL ||
+               sa_hba_addr_parse(a->str, a->len, (a->flags & SA_NODE_QUOTED) != 0,
+                                 mask && mask->str ? mask->str : NULL,
+                                 mask && mask->str ? mask->len : 0,
+                                 &r->addr) == SA_HBA_ADDR_BAD) {
+        return;
     }
-    const sa_node *opts = member(n, "options"), *cc = NULL;
-    if (opts && opts->type == SA_MAP)
-        cc = member(opts, "clientcert");
+    const sa_node *cc = opts && opts->type == SA_MAP && opts->count
+                            ? sa_map_get(opts, "clientcert", 10)
+                            : NULL;
     int s = sa_hba_method_strength(r->method->str, r->type_id == T_LOCAL,
                                    cc && cc->str ? cc->str : NULL);
     if (s < 0)
@@ -347,6 +361,21 @@ typedef struct hix {
 static uint64_t nonzero(uint64_t k)
 {
     return k ? k : 1;
+}
+
+/* Start both tables at about twice the records (most records are one pair): no rehash on
+ * a typical file. */
+static int hix_init(hix *ix, size_t records)
+{
+    size_t n = 1024;
+    while (n < records * 2 && n < ((size_t)1 << 26))
+        n *= 2;
+    ix->slots = sa_calloc(n, sizeof(*ix->slots));
+    ix->buckets = sa_calloc(n, sizeof(*ix->buckets));
+    if (ix->slots == NULL || ix->buckets == NULL)
+        return -1;
+    ix->nslots = ix->nbuckets = n;
+    return 0;
 }
 
 static int grow_slots(hix *ix)
@@ -543,10 +572,11 @@ static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best)
                                          : (int)((b->m6[p / 64] >> (p % 64)) & 1);
                         if (!present)
                             continue;
-                        unsigned char pm[16], net[16];
-                        set_mask(pm, p);
-                        for (size_t k = 0; k < 16; k++)
-                            net[k] = l->addr.net[k] & pm[k];
+                        unsigned char net[16] = {0};
+                        size_t full = p / 8;
+                        memcpy(net, l->addr.net, full);
+                        if (p % 8)
+                            net[full] = l->addr.net[full] & (unsigned char)(0xff00u >> (p % 8));
                         keys[nk++] = addr_key(bk, &l->addr, p, net);
                     }
                 }
@@ -598,6 +628,18 @@ static void puts_(sbuf *b, const char *s)
     put(b, s, strlen(s));
 }
 
+/* One record found dead, and the record that takes its connections. */
+typedef struct hit {
+    const sa_node *l_type, *l_method, *l_text;
+    const sa_node *e_type, *e_method, *e_text;
+    int strict;  /* E's method is weaker, and E is known to be the first container */
+} hit;
+
+typedef struct memo {
+    hit *hits;
+    size_t n;
+} memo;
+
 static unsigned line_of(const sa_file_eval *fe, const sa_node *n, size_t *file)
 {
     unsigned line, col;
@@ -607,12 +649,12 @@ static unsigned line_of(const sa_file_eval *fe, const sa_node *n, size_t *file)
 }
 
 /* "line N (`text`)", "line N of FILE (`text`)" when E is in another file than L. */
-static void describe(sbuf *b, const sa_file_eval *fe, const rec *e, const rec *l)
+static void describe(sbuf *b, const sa_file_eval *fe, const hit *h)
 {
     size_t ef, lf;
     char num[32];
-    unsigned eline = line_of(fe, e->type, &ef);
-    (void)line_of(fe, l->type, &lf);
+    unsigned eline = line_of(fe, h->e_type, &ef);
+    (void)line_of(fe, h->l_type, &lf);
     snprintf(num, sizeof(num), "line %u", eline);
     puts_(b, num);
     if (ef != lf) {
@@ -620,71 +662,73 @@ static void describe(sbuf *b, const sa_file_eval *fe, const rec *e, const rec *l
         puts_(b, fe->files[ef].file);
     }
     puts_(b, " (`");
-    size_t n = e->text->len;
+    size_t n = h->e_text->len;
     if (n > TEXT_CAP) {
         n = TEXT_CAP;
-        while (n > 0 && ((unsigned char)e->text->str[n] & 0xC0) == 0x80)
+        while (n > 0 && ((unsigned char)h->e_text->str[n] & 0xC0) == 0x80)
             n--;  /* not inside a UTF-8 sequence */
     }
-    put(b, e->text->str, n);
-    if (n < e->text->len)
+    put(b, h->e_text->str, n);
+    if (n < h->e_text->len)
         puts_(b, "...");
     puts_(b, "`)");
 }
 
-/* The rule's message with {key} (L's text), {line} (L's line), {earlier} (E, described) and
- * {method} (E's method) filled in, in one pass (nothing inserted is expanded again). */
-static int emit(sa_file_eval *fe, const sa_rule *rule, const rec *e, const rec *l)
+/* The finding for h, at L's method: the rule's message with {key} (L's text), {line} (L's
+ * line), {earlier} (E, described) and {method} (E's method) filled in, in one pass
+ * (nothing inserted is expanded again). */
+static int emit(sa_file_eval *fe, const sa_rule *rule, const hit *h, sbuf *b)
 {
     const char *tpl = rule->message ? rule->message : rule->title;
-    sbuf b = {0};
+    b->len = 0;
+    put(b, "", 0);
     for (const char *p = tpl; *p;) {
         if (strncmp(p, "{key}", 5) == 0) {
-            put(&b, l->text->str, l->text->len);
+            put(b, h->l_text->str, h->l_text->len);
             p += 5;
         } else if (strncmp(p, "{line}", 6) == 0) {
             size_t f;
             char num[16];
-            snprintf(num, sizeof(num), "%u", line_of(fe, l->type, &f));
-            puts_(&b, num);
+            snprintf(num, sizeof(num), "%u", line_of(fe, h->l_type, &f));
+            puts_(b, num);
             p += 6;
         } else if (strncmp(p, "{earlier}", 9) == 0) {
-            describe(&b, fe, e, l);
+            describe(b, fe, h);
             p += 9;
         } else if (strncmp(p, "{method}", 8) == 0) {
-            put(&b, e->method->str, e->method->len);
+            put(b, h->e_method->str, h->e_method->len);
             p += 8;
         } else {
-            put(&b, p, 1);
-            p++;
+            const char *q = strchr(p + 1, '{');
+            size_t n = q ? (size_t)(q - p) : strlen(p);
+            put(b, p, n);
+            p += n;
         }
     }
-    if (b.oom) {
-        sa_free(b.s);
+    if (b->oom)
         return -1;
-    }
-    int rc = sa_engine_emit3(fe, rule, l->method, l->method, NULL, l->text->str, "method",
-                             b.s ? b.s : "");
-    sa_free(b.s);
-    return rc;
+    return sa_engine_emit3(fe, rule, h->l_method, h->l_method, NULL, h->l_text->str,
+                           "method", b->s);
 }
 
-enum { MODE_DEAD, MODE_STRICT };
-
-static int run(sa_file_eval *fe, const sa_rule *rule, int mode)
+/* The analysis of the file's records (see the top of the file), into a memo in scratch.
+ * 0 or -1. */
+static int analyse(const sa_file_eval *fe, memo *out)
 {
+    memset(out, 0, sizeof(*out));
     const sa_node *records = fe->view && fe->view->type == SA_MAP
                                  ? sa_map_get(fe->view, "records", 7)
                                  : NULL;
-    if (records == NULL || records->type != SA_LIST || records->count < 2)
+    if (records == NULL || records->type != SA_LIST || records->count < 2 ||
+        records->count >= UINT32_MAX)
         return 0;
-    if (records->count >= UINT32_MAX)
-        return 0;
-    rec *recs = sa_calloc(records->count, sizeof(*recs));
+    rec *recs = sa_malloc(records->count * sizeof(*recs));
     if (recs == NULL)
         return -1;
     hix ix = {0};
-    int rc = 0;
+    hit *hits = NULL;
+    size_t nh = 0, caph = 0;
+    int rc = hix_init(&ix, records->count);
     size_t i = 0, first_partial = SIZE_MAX;
     for (const sa_node *n = records->first; n && rc == 0; n = n->next, i++) {
         rec *l = &recs[i];
@@ -694,11 +738,21 @@ static int run(sa_file_eval *fe, const sa_rule *rule, int mode)
         if (l->db->count <= LIST_CAP && l->user->count <= LIST_CAP) {
             size_t e = probe(&ix, recs, l, i);
             if (e < i) {
+                if (nh == caph) {
+                    size_t nc = caph ? caph * 2 : 64;
+                    hit *v = sa_realloc(hits, nc * sizeof(*v));
+                    if (v == NULL) {
+                        rc = -1;
+                        break;
+                    }
+                    hits = v;
+                    caph = nc;
+                }
+                const rec *er = &recs[e];
                 /* strict only when no record before E escaped the index (it might be the
                  * first container, with another method) */
-                int strict = recs[e].strength < l->strength && first_partial > e;
-                if (strict == (mode == MODE_STRICT))
-                    rc = emit(fe, rule, &recs[e], l);
+                hits[nh++] = (hit){l->type, l->method, l->text, er->type, er->method, er->text,
+                                   er->strength < l->strength && first_partial > e};
             }
         }
         if (rc == 0)
@@ -706,18 +760,50 @@ static int run(sa_file_eval *fe, const sa_rule *rule, int mode)
         if (l->partial && first_partial == SIZE_MAX)
             first_partial = i;
     }
+    if (rc == 0 && nh > 0) {
+        out->hits = sa_arena_alloc(fe->scratch, nh * sizeof(*hits));
+        if (out->hits == NULL)
+            rc = -1;
+        else {
+            memcpy(out->hits, hits, nh * sizeof(*hits));
+            out->n = nh;
+        }
+    }
+    sa_free(hits);
     sa_free(ix.slots);
     sa_free(ix.buckets);
     sa_free(recs);
     return rc;
 }
 
+static const char memo_owner[] = "pg_hba first-match";
+
+static int run(sa_file_eval *fe, const sa_rule *rule, int strict)
+{
+    const memo *m = fe->memo_owner == memo_owner ? fe->memo : NULL;
+    if (m == NULL) {
+        memo *nm = sa_arena_alloc(fe->scratch, sizeof(*nm));
+        if (nm == NULL || analyse(fe, nm) < 0)
+            return -1;
+        fe->memo_owner = memo_owner;
+        fe->memo = nm;
+        m = nm;
+    }
+    sbuf b = {0};
+    int rc = 0;
+    for (size_t k = 0; k < m->n && rc == 0; k++)
+        if (m->hits[k].strict == strict)
+            rc = emit(fe, rule, &m->hits[k], &b);
+    sa_free(b.s);
+    return rc;
+}
+
 int sa_hba_check_dead(sa_file_eval *fe, const sa_rule *rule)
 {
-    return run(fe, rule, MODE_DEAD);
+    return run(fe, rule, 0);
 }
 
 int sa_hba_check_strict(sa_file_eval *fe, const sa_rule *rule)
 {
-    return run(fe, rule, MODE_STRICT);
+    return run(fe, rule, 1);
 }
