@@ -26,7 +26,7 @@
 
 #include "secaudit/alloc.h"
 
-enum { PAIR_CAP = 16, LIST_CAP = 64, CHAIN = 4, TEXT_CAP = 200 };
+enum { PAIR_CAP = 16, LIST_CAP = 64, CHAIN = 4, PARTIAL_CHECKS = 16, TEXT_CAP = 200 };
 
 enum { T_LOCAL, T_HOST, T_HOSTSSL, T_HOSTNOSSL, T_HOSTGSSENC, T_HOSTNOGSSENC, T_NONE };
 static const char *const type_names[] = {"local",     "host",       "hostssl",
@@ -305,6 +305,15 @@ static int list_contains(int field, const sa_node *e, const sa_node *l)
     return 1;
 }
 
+/* The work the index may spend on verifying candidates in one file, in token comparisons:
+ * what a hostile file of long lists could make quadratic stops there. */
+#define WORK_BUDGET ((size_t)1 << 26)
+
+typedef struct budget {
+    size_t left;
+    int out;  /* it ran out: the analysis stops, later records are not judged */
+} budget;
+
 /* E matches every connection that L matches. */
 static int verify(const rec *e, const rec *l)
 {
@@ -313,6 +322,18 @@ static int verify(const rec *e, const rec *l)
     return sa_hba_addr_contains(&e->addr, &l->addr) &&
            list_contains(SA_HBA_FIELD_DB, e->db, l->db) &&
            list_contains(SA_HBA_FIELD_USER, e->user, l->user);
+}
+
+/* verify() within the budget: 0 once it has run out. */
+static int verify_b(budget *b, const rec *e, const rec *l)
+{
+    size_t cost = 1 + e->db->count * l->db->count + e->user->count * l->user->count;
+    if (b->out || cost > b->left) {
+        b->out = 1;
+        return 0;
+    }
+    b->left -= cost;
+    return verify(e, l);
 }
 
 /* ---- the index -------------------------------------------------------------------- */
@@ -539,7 +560,7 @@ static int insert(hix *ix, rec *r, uint32_t i)
 }
 
 /* The earliest indexed record that contains L (index < l_ix), or SIZE_MAX. */
-static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best)
+static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best, budget *bu)
 {
     static const sa_node all_tok = {.type = SA_STR, .str = "all", .len = 3};
     uint64_t dbh[2] = {tok_hash(SA_HBA_FIELD_DB, l->db->first),
@@ -588,7 +609,7 @@ static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best)
                         size_t e = s->idx[c] - 1;
                         if (e >= best)
                             break;  /* the chain is in file order */
-                        if (verify(&recs[e], l))
+                        if (verify_b(bu, &recs[e], l))
                             best = e;
                     }
                 }
@@ -711,68 +732,133 @@ static int emit(sa_file_eval *fe, const sa_rule *rule, const hit *h, sbuf *b)
                            "method", b->s);
 }
 
-/* The analysis of the file's records (see the top of the file), into a memo in scratch.
- * 0 or -1. */
+/* The analysis of records (a list of count > 0 records, read into recs): first[i] is the
+ * index of the record that takes record i's connections (SIZE_MAX: none found), strict[i]
+ * 1 when that record's method is weaker and it is known to be the first container. naive:
+ * every earlier record is tried (the reference of the tests). 0 or -1. */
+static int match_all(const sa_node *records, int naive, rec *recs, size_t *first,
+                     unsigned char *strict)
+{
+    hix ix = {0};
+    size_t *partials = NULL, np = 0, capp = 0;
+    budget bu = {.left = WORK_BUDGET};
+    int rc = naive ? 0 : hix_init(&ix, records->count);
+    for (size_t k = 0; k < records->count; k++) {
+        first[k] = SIZE_MAX;
+        strict[k] = 0;
+    }
+    size_t i = 0;
+    for (const sa_node *n = records->first; n && rc == 0; n = n->next, i++) {
+        rec *l = &recs[i];
+        read_rec(n, l);
+        if (!l->ok)
+            continue;
+        size_t e = SIZE_MAX;
+        int sure = 1;
+        if (naive) {
+            for (size_t k = 0; k < i && e == SIZE_MAX; k++)
+                if (recs[k].ok && verify(&recs[k], l))
+                    e = k;
+        } else if (l->db->count <= LIST_CAP && l->user->count <= LIST_CAP) {
+            e = probe(&ix, recs, l, i, &bu);
+            /* the records the index holds incompletely, in file order: one of them may be
+             * an earlier container */
+            for (size_t k = 0; k < np && partials[k] < e; k++) {
+                const rec *p = &recs[partials[k]];
+                if (k >= PARTIAL_CHECKS || p->db->count > LIST_CAP ||
+                    p->user->count > LIST_CAP) {
+                    sure = 0;  /* not tried: E may not be the first container */
+                    break;
+                }
+                if (verify_b(&bu, p, l)) {
+                    e = partials[k];
+                    break;
+                }
+            }
+        }
+        /* (a record with longer lists is not looked up; inserting it marks it partial) */
+        if (bu.out)
+            break;  /* what was found for this record may not be the first container */
+        if (e < i) {
+            first[i] = e;
+            strict[i] = sure && recs[e].strength < l->strength;
+            continue;  /* not indexed: E covers everything it covers, and comes first */
+        }
+        if (!naive) {
+            rc = insert(&ix, l, (uint32_t)i);
+            if (rc == 0 && l->partial) {
+                if (np == capp) {
+                    size_t nc = capp ? capp * 2 : 16;
+                    size_t *v = sa_realloc(partials, nc * sizeof(*v));
+                    if (v == NULL) {
+                        rc = -1;
+                        break;
+                    }
+                    partials = v;
+                    capp = nc;
+                }
+                partials[np++] = i;
+            }
+        }
+    }
+    sa_free(partials);
+    sa_free(ix.slots);
+    sa_free(ix.buckets);
+    return rc;
+}
+
+static int records_ok(const sa_node *records)
+{
+    return records && records->type == SA_LIST && records->count > 0 &&
+           records->count < UINT32_MAX &&
+           records->count <= SIZE_MAX / (sizeof(rec) + sizeof(size_t) + 1);
+}
+
+int sa_hba_first_match(const sa_node *records, int naive, size_t *first,
+                       unsigned char *strict)
+{
+    if (!records_ok(records))
+        return 0;
+    rec *recs = sa_malloc(records->count * sizeof(*recs));
+    if (recs == NULL)
+        return -1;
+    int rc = match_all(records, naive, recs, first, strict);
+    sa_free(recs);
+    return rc;
+}
+
+/* The analysis of the file's records, into a memo in scratch. 0 or -1. */
 static int analyse(const sa_file_eval *fe, memo *out)
 {
     memset(out, 0, sizeof(*out));
     const sa_node *records = fe->view && fe->view->type == SA_MAP
                                  ? sa_map_get(fe->view, "records", 7)
                                  : NULL;
-    if (records == NULL || records->type != SA_LIST || records->count < 2 ||
-        records->count >= UINT32_MAX)
+    if (!records_ok(records) || records->count < 2)
         return 0;
-    rec *recs = sa_malloc(records->count * sizeof(*recs));
-    if (recs == NULL)
-        return -1;
-    hix ix = {0};
-    hit *hits = NULL;
-    size_t nh = 0, caph = 0;
-    int rc = hix_init(&ix, records->count);
-    size_t i = 0, first_partial = SIZE_MAX;
-    for (const sa_node *n = records->first; n && rc == 0; n = n->next, i++) {
-        rec *l = &recs[i];
-        read_rec(n, l);
-        if (!l->ok)
-            continue;
-        if (l->db->count <= LIST_CAP && l->user->count <= LIST_CAP) {
-            size_t e = probe(&ix, recs, l, i);
-            if (e < i) {
-                if (nh == caph) {
-                    size_t nc = caph ? caph * 2 : 64;
-                    hit *v = sa_realloc(hits, nc * sizeof(*v));
-                    if (v == NULL) {
-                        rc = -1;
-                        break;
-                    }
-                    hits = v;
-                    caph = nc;
-                }
-                const rec *er = &recs[e];
-                /* strict only when no record before E escaped the index (it might be the
-                 * first container, with another method) */
-                hits[nh++] = (hit){l->type, l->method, l->text, er->type, er->method, er->text,
-                                   er->strength < l->strength && first_partial > e};
-            }
-        }
-        if (rc == 0)
-            rc = insert(&ix, l, (uint32_t)i);
-        if (l->partial && first_partial == SIZE_MAX)
-            first_partial = i;
-    }
+    size_t n = records->count;
+    rec *recs = sa_malloc(n * sizeof(*recs));
+    size_t *first = sa_malloc(n * sizeof(*first));
+    unsigned char *strict = sa_malloc(n);
+    int rc = recs && first && strict ? match_all(records, 0, recs, first, strict) : -1;
+    size_t nh = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        nh += first[i] != SIZE_MAX;
     if (rc == 0 && nh > 0) {
-        out->hits = sa_arena_alloc(fe->scratch, nh * sizeof(*hits));
+        out->hits = sa_arena_alloc(fe->scratch, nh * sizeof(*out->hits));
         if (out->hits == NULL)
             rc = -1;
-        else {
-            memcpy(out->hits, hits, nh * sizeof(*hits));
-            out->n = nh;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (first[i] == SIZE_MAX)
+                continue;
+            const rec *l = &recs[i], *e = &recs[first[i]];
+            out->hits[out->n++] = (hit){l->type, l->method, l->text,  e->type,
+                                        e->method, e->text,  strict[i]};
         }
     }
-    sa_free(hits);
-    sa_free(ix.slots);
-    sa_free(ix.buckets);
     sa_free(recs);
+    sa_free(first);
+    sa_free(strict);
     return rc;
 }
 

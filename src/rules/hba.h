@@ -62,6 +62,16 @@ int sa_hba_token_contains(int field, const char *e, size_t elen, int equoted, co
  * 3, clientcert=verify-full to at least 4 (reject stays 5). -1 for an unknown method. */
 int sa_hba_method_strength(const char *method, int local, const char *clientcert);
 
+/* The first-match analysis of a pg_hba "records" list (count elements in first and
+ * strict): first[i] is the index of an earlier record that matches every connection record
+ * i would (the earliest the index finds), SIZE_MAX when none is found; strict[i] is 1 when
+ * that record's method is weaker than record i's and it is known to be the earliest such
+ * record. naive = 1 tries every earlier record (quadratic: the reference the unit test
+ * compares the index with). Records that are not host/local records get SIZE_MAX.
+ * 0 or -1 (out of memory). */
+int sa_hba_first_match(const sa_node *records, int naive, size_t *first,
+                       unsigned char *strict);
+
 /* The named checks (see checks.c). 0 or -1 (out of memory). */
 int sa_hba_check_dead(sa_file_eval *fe, const sa_rule *rule);
 int sa_hba_check_strict(sa_file_eval *fe, const sa_rule *rule);
