@@ -1,23 +1,28 @@
 /* hba.c — pg_hba.conf first-match analysis (see hba.h): dead records and strict records
  * shadowed by a weaker one.
  *
- * Sub-quadratic by an index of the earlier records. Each record E (in file order, after L
- * was looked up) is inserted under every (database token, user token) pair of its lists —
- * records of more than PAIR_CAP pairs are not inserted — with a key of (type, database
- * token, user token, address kind, prefix length, masked network); a slot keeps the first
- * CHAIN records of its key. A bucket per (type, database token, user token) keeps which
- * IPv4 and IPv6 prefix lengths occur under it. Any E that contains L holds L's first
- * database token or `all`, L's first user token or `all`, L's type or `host`, and an
- * address of L's family whose prefix is no longer than L's (or `all`, or L's own token), so
- * L looks up only those keys: at most 2 × 2 × 2 buckets, and in each the prefix lengths
- * present. Every candidate is verified field by field (verify()), so a hash collision can
- * only lose a case, never report a false one.
+ * Sub-quadratic by an index of the earlier records, walked in file order: record L is
+ * first looked up, then (unless found dead) inserted. A record is inserted under every
+ * (database token, user token) pair of its lists with a key of (type, database token, user
+ * token, address kind, prefix length, masked network); a slot keeps the first CHAIN records
+ * of its key, and a bucket per (type, database token, user token) says which IPv4 and IPv6
+ * prefix lengths occur under it. Any E that contains L holds L's first database token or
+ * `all`, L's first user token or `all`, L's type or `host`, and an address of L's family
+ * whose prefix is no longer than L's (or `all`, or L's own token): L looks up only those
+ * keys, at most 2 x 2 x 2 buckets and in each the prefix lengths present. Every candidate
+ * is verified field by field (verify()), so a hash collision can only lose a case, never
+ * report a false one.
  *
- * Which record decides: the earliest verified candidate. A record that could not be indexed
- * completely (too many pairs, a non-contiguous mask, a full slot) might be an earlier
- * container: when one precedes the candidate, L is still dead (the candidate contains it),
- * but the strict-shadowing claim ("line E accepts these connections with md5 first") is
- * not made. */
+ * The record that decides is the earliest container found. A record found dead is not
+ * inserted: its container comes first and covers everything it covers, so it can never
+ * be the first container of anything. A record the index holds incompletely ("partial":
+ * more than PAIR_CAP pairs, a non-contiguous mask, a full slot) is kept in a list tried in
+ * file order (up to PARTIAL_CHECKS) before the index's candidate; when one could not be
+ * tried, L is still dead (the candidate contains it) but the strict claim ("line E accepts
+ * these connections with md5 first") is not made. A record with a list of more than
+ * LIST_CAP tokens is not looked up. Verification spends at most WORK_BUDGET token
+ * comparisons per file; when that runs out the analysis stops (later records are not
+ * judged). All of these only lose findings. */
 #include "rules/hba.h"
 
 #include <arpa/inet.h>
