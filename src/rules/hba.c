@@ -56,8 +56,9 @@ static int ip_pton(const char *s, size_t n, unsigned char *a)
 static void set_mask(unsigned char *m, unsigned bits)
 {
     memset(m, 0, 16);
-    for (unsigned k = 0; k < bits; k++)
-        m[k / 8] |= (unsigned char)(0x80u >> (k % 8));
+    memset(m, 0xff, bits / 8);
+    if (bits % 8)
+        m[bits / 8] = (unsigned char)(0xff00u >> (bits % 8));
 }
 
 int sa_hba_addr_parse(const char *addr, size_t alen, int quoted, const char *mask,
@@ -102,6 +103,8 @@ int sa_hba_addr_parse(const char *addr, size_t alen, int quoted, const char *mas
             return out->kind;
     }
     unsigned lead = 0;
+    while (lead < (unsigned)n * 8 && m[lead / 8] == 0xff)
+        lead += 8;
     while (lead < (unsigned)n * 8 && (m[lead / 8] & (0x80u >> (lead % 8))))
         lead++;
     unsigned char pm[16];
@@ -204,8 +207,8 @@ int sa_hba_method_strength(const char *method, int local, const char *clientcert
                {"gss", 3},    {"sspi", 3},     {"peer", 3},  {"oauth", 3},  {"cert", 4},
                {"reject", 5}};
     int s = -1;
-    for (size_t k = 0; k < sizeof(tab) / sizeof(tab[0]); k++)
-        if (strcmp(method, tab[k].name) == 0)
+    for (size_t k = 0; k < sizeof(tab) / sizeof(tab[0]) && s < 0; k++)
+        if (method[0] == tab[k].name[0] && strcmp(method, tab[k].name) == 0)
             s = tab[k].strength;
     if (s < 0 || s == 5)
         return s;
@@ -229,9 +232,9 @@ typedef struct rec {
     unsigned char partial;  /* not indexed completely (see the top of the file) */
 } rec;
 
-static int key_is(const sa_node *m, const char *k)
+static int key_is(const sa_node *m, const char *k, size_t n)
 {
-    return m->key && strcmp(m->key, k) == 0;
+    return m->key_len == n && memcmp(m->key, k, n) == 0;
 }
 
 /* Fill r from the record node; r->ok 0 when it is not a record to analyse. One pass over
@@ -243,22 +246,36 @@ static void read_rec(const sa_node *n, rec *r)
         return;
     const sa_node *a = NULL, *mask = NULL, *opts = NULL;
     for (const sa_node *m = n->first; m; m = m->next) {
-        if (key_is(m, "type"))
-            r->type = m;
-        else if (key_is(m, "database"))
-            r->db = m;
-        else if (key_is(m, "user"))
-            r->user = m;
-        else if (key_is(m, "address"))
-            a = m;
-        else if (key_is(m, "mask"))
-            mask = m;
-        else if (key_is(m, "method"))
-            r->method = m;
-        else if (key_is(m, "options"))
-            opts = m;
-        else if (key_is(m, "text"))
-            r->text = m;
+        if (m->key == NULL)
+            continue;
+        switch (m->key_len) {
+        case 4:
+            if (key_is(m, "type", 4))
+                r->type = m;
+            else if (key_is(m, "user", 4))
+                r->user = m;
+            else if (key_is(m, "mask", 4))
+                mask = m;
+            else if (key_is(m, "text", 4))
+                r->text = m;
+            break;
+        case 6:
+            if (key_is(m, "method", 6))
+                r->method = m;
+            break;
+        case 7:
+            if (key_is(m, "address", 7))
+                a = m;
+            else if (key_is(m, "options", 7))
+                opts = m;
+            break;
+        case 8:
+            if (key_is(m, "database", 8))
+                r->db = m;
+            break;
+        default:
+            break;
+        }
     }
     if (!r->type || !r->type->str || !r->method || !r->method->str || !r->text ||
         !r->text->str || !r->db || r->db->type != SA_LIST || r->db->count == 0 || !r->user ||
@@ -382,6 +399,7 @@ typedef struct hix {
     size_t nslots, used;
     bucket *buckets;
     size_t nbuckets, bused;
+    uint64_t all_db, all_user;  /* the hashes of the token all in each field */
 } hix;
 
 static uint64_t nonzero(uint64_t k)
@@ -401,6 +419,9 @@ static int hix_init(hix *ix, size_t records)
     if (ix->slots == NULL || ix->buckets == NULL)
         return -1;
     ix->nslots = ix->nbuckets = n;
+    static const sa_node all_tok = {.type = SA_STR, .str = "all", .len = 3};
+    ix->all_db = tok_hash(SA_HBA_FIELD_DB, &all_tok);
+    ix->all_user = tok_hash(SA_HBA_FIELD_USER, &all_tok);
     return 0;
 }
 
@@ -567,11 +588,8 @@ static int insert(hix *ix, rec *r, uint32_t i)
 /* The earliest indexed record that contains L (index < l_ix), or SIZE_MAX. */
 static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best, budget *bu)
 {
-    static const sa_node all_tok = {.type = SA_STR, .str = "all", .len = 3};
-    uint64_t dbh[2] = {tok_hash(SA_HBA_FIELD_DB, l->db->first),
-                       tok_hash(SA_HBA_FIELD_DB, &all_tok)};
-    uint64_t uh[2] = {tok_hash(SA_HBA_FIELD_USER, l->user->first),
-                      tok_hash(SA_HBA_FIELD_USER, &all_tok)};
+    uint64_t dbh[2] = {tok_hash(SA_HBA_FIELD_DB, l->db->first), ix->all_db};
+    uint64_t uh[2] = {tok_hash(SA_HBA_FIELD_USER, l->user->first), ix->all_user};
     unsigned types[2] = {l->type_id, T_HOST};
     size_t nt = l->type_id == T_LOCAL || l->type_id == T_HOST ? 1 : 2;
     size_t nd = dbh[0] == dbh[1] ? 1 : 2, nu = uh[0] == uh[1] ? 1 : 2;
@@ -593,17 +611,27 @@ static size_t probe(const hix *ix, const rec *recs, const rec *l, size_t best, b
                     keys[nk++] = addr_key(bk, &l->addr, 0, NULL);
                 if (v4 || v6) {
                     /* a range: every prefix present up to L's leading ones */
-                    for (unsigned p = 0; p <= l->addr.plen; p++) {
-                        int present = v4 ? (int)((b->m4 >> p) & 1)
-                                         : (int)((b->m6[p / 64] >> (p % 64)) & 1);
-                        if (!present)
-                            continue;
-                        unsigned char net[16] = {0};
-                        size_t full = p / 8;
-                        memcpy(net, l->addr.net, full);
-                        if (p % 8)
-                            net[full] = l->addr.net[full] & (unsigned char)(0xff00u >> (p % 8));
-                        keys[nk++] = addr_key(bk, &l->addr, p, net);
+                    uint64_t w[3] = {b->m4, 0, 0};
+                    if (v6)
+                        memcpy(w, b->m6, sizeof(w));
+                    for (unsigned k = 0; k < 3; k++) {
+                        unsigned lo = k * 64;
+                        if (lo > l->addr.plen)
+                            w[k] = 0;
+                        else if (l->addr.plen - lo < 63)
+                            w[k] &= (2ull << (l->addr.plen - lo)) - 1;
+                    }
+                    for (unsigned k = 0; k < 3; k++) {
+                        for (; w[k]; w[k] &= w[k] - 1) {
+                            unsigned p = k * 64 + (unsigned)__builtin_ctzll(w[k]);
+                            unsigned char net[16] = {0};
+                            size_t full = p / 8;
+                            memcpy(net, l->addr.net, full);
+                            if (p % 8)
+                                net[full] = l->addr.net[full] &
+                                            (unsigned char)(0xff00u >> (p % 8));
+                            keys[nk++] = addr_key(bk, &l->addr, p, net);
+                        }
                     }
                 }
                 for (size_t k = 0; k < nk; k++) {
