@@ -2,7 +2,9 @@
  * with libFuzzer (-DSECAUDIT_FUZZ=ON, clang) for campaigns, and with driver.c as a plain
  * program that replays a corpus on every ctest run. FUZZ_TARGET (a string) picks the target:
  *
- *   json yaml xml ini systemd env pgconf properties pghba   one parser (sa_parse_format)
+ *   json yaml xml ini systemd env pgconf properties pghba nginx iptables   one parser
+ *                                                   (sa_parse_format); nginx, iptables: and
+ *                                                   its view
  *   rules                                                   a rule file (load + finish)
  *   expr                                                    a condition (sa_expr_compile)
  *   e2e     the first byte picks a file name a service claims; the rest is that file,
@@ -25,6 +27,7 @@
 #include "secaudit/rules.h"
 #include "secaudit/scan.h"
 #include "secaudit/suppress.h"
+#include "secaudit/view.h"
 
 #ifndef FUZZ_TARGET
 #error "FUZZ_TARGET must name the target"
@@ -42,6 +45,7 @@ static const char *const e2e_paths[] = {
     "etc/postgresql/16/main/pg_hba.conf", "opt/omero/etc/grid/config.xml",
     "etc/systemd/system/pyro.service", "etc/default/pyro-app",
     "opt/omero/etc/grid/templates.xml", "etc/glacier2/router.cfg",
+    "etc/nginx/nginx.conf",           "etc/postgresql/16/main/postgresql.conf",
 };
 #define N_PATHS (sizeof(e2e_paths) / sizeof(e2e_paths[0]))
 
@@ -139,6 +143,13 @@ static void parse_one(const char *format, const uint8_t *data, size_t size)
                 walk_tree(doc, &lm);
             sa_linemap_free(&lm);
         }
+        /* a pack whose view does the analysis: the view runs on what was parsed too */
+        const sa_view *v = strcmp(format, "nginx") == 0      ? sa_view_find("nginx")
+                           : strcmp(format, "iptables") == 0 ? sa_view_find("iptables")
+                                                             : NULL;
+        sa_node *out = NULL;
+        if (v)
+            v->fn(doc, &out, &err);
     }
     sa_doc_free(doc);
 }
@@ -173,7 +184,7 @@ static void expr_one(const uint8_t *data, size_t size)
 static void render(const sa_result *res)
 {
     int (*const writers[])(FILE *, const sa_result *, const sa_report_opts *) = {
-        sa_report_text, sa_report_json, sa_report_sarif, sa_report_junit};
+        sa_report_text, sa_report_json, sa_report_sarif, sa_report_junit, sa_report_html};
     sa_report_opts o = {.color = 1, .min_severity = SA_SEV_INFO, .fail_on = SA_SEV_LOW};
     for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
         char *buf = NULL;
@@ -215,7 +226,8 @@ static void e2e_one(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const formats[] = {"json", "yaml", "xml", "ini", "systemd", "env",
-                                          "pgconf", "properties", "pghba"};
+                                          "pgconf", "properties", "pghba", "nginx",
+                                          "iptables"};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(FUZZ_TARGET, formats[i]) == 0) {
             parse_one(formats[i], data, size);

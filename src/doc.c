@@ -225,8 +225,10 @@ long sa_map_mark_dups(sa_node *map)
 }
 
 /* Index of n among its parent's children. */
-static size_t child_index(const sa_node *n)
+static size_t child_index(const sa_node *n, const sa_node *known, size_t known_idx)
 {
+    if (n == known)
+        return known_idx;
     size_t i = 0;
     for (const sa_node *c = n->parent->first; c && c != n; c = c->next)
         i++;
@@ -235,13 +237,19 @@ static size_t child_index(const sa_node *n)
 
 int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap)
 {
+    return sa_node_path_at(n, root, NULL, 0, buf, cap);
+}
+
+int sa_node_path_at(const sa_node *n, const sa_node *root, const sa_node *known,
+                    size_t known_idx, char *buf, size_t cap)
+{
     /* first the length, then the components from the end backwards */
     size_t len = 0;
     char idx[24];
     for (const sa_node *p = n; p && p != root; p = p->parent) {
         size_t kl;
         if (p->parent && p->parent->type == SA_LIST)
-            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p));
+            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p, known, known_idx));
         else if (p->key)
             kl = p->key_len;
         else
@@ -259,7 +267,7 @@ int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap)
         const char *k = p->key;
         size_t kl = p->key_len;
         if (p->parent && p->parent->type == SA_LIST) {
-            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p));
+            kl = (size_t)snprintf(idx, sizeof(idx), "%zu", child_index(p, known, known_idx));
             k = idx;
         }
         end -= kl;

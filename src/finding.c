@@ -201,6 +201,10 @@ static int cmp_finding(const void *a, const void *b)
     const sa_finding *x = a, *y = b;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
+    /* the files one configuration includes share its place in the walk */
+    int fc = strcmp(x->file, y->file);
+    if (fc)
+        return fc;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     if (x->col != y->col)
@@ -216,6 +220,9 @@ static int cmp_error(const void *a, const void *b)
     const sa_error *x = a, *y = b;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
+    int fc = strcmp(x->file, y->file);
+    if (fc)
+        return fc;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     return strcmp(x->message, y->message);

@@ -10,7 +10,9 @@
 #include <limits.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "rules/engine.h"
@@ -133,6 +135,8 @@ static int p_json(sa_doc *d, sa_perr *e) { return sa_parse_json(d, e); }
 static int p_yaml(sa_doc *d, sa_perr *e) { return sa_parse_yaml(d, e); }
 static int p_xml(sa_doc *d, sa_perr *e) { return sa_parse_xml(d, e); }
 static int p_pghba(sa_doc *d, sa_perr *e) { return sa_parse_pghba(d, e); }
+static int p_iptables(sa_doc *d, sa_perr *e) { return sa_parse_iptables(d, e); }
+static int p_nginx(sa_doc *d, sa_perr *e) { return sa_parse_nginx(d, e); }
 static int p_ini(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_GENERIC, e); }
 static int p_systemd(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_SYSTEMD, e); }
 static int p_env(sa_doc *d, sa_perr *e) { return sa_parse_ini(d, SA_INI_ENV, e); }
@@ -143,9 +147,10 @@ static const struct {
     const char *name;
     int (*fn)(sa_doc *, sa_perr *);
 } parsers[] = {
-    {"env", p_env},         {"ini", p_ini},         {"json", p_json},
-    {"pgconf", p_pgconf},   {"pghba", p_pghba},     {"properties", p_props},
-    {"systemd", p_systemd}, {"xml", p_xml},         {"yaml", p_yaml},
+    {"env", p_env},         {"ini", p_ini},         {"iptables", p_iptables},
+    {"json", p_json},       {"nginx", p_nginx},     {"pgconf", p_pgconf},
+    {"pghba", p_pghba},     {"properties", p_props}, {"systemd", p_systemd},
+    {"xml", p_xml},         {"yaml", p_yaml},
 };
 
 int sa_parse_format(const char *format, sa_doc *doc, sa_perr *err)
@@ -290,9 +295,20 @@ static int parse_file(scan_ctx *sc, parsed_file *f, const sa_service *svc, const
     return 1;
 }
 
-/* View and evaluate the files of one configuration: a single file, or a merged directory
- * whose files' top-level members are joined into one map (their tree nodes move there). */
-static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t n)
+/* The nodes moved into one configuration's tree from other files (included files, spliced
+ * in place), each with the index of its file. */
+typedef struct splice {
+    const sa_node **members;
+    size_t *member_file;
+    size_t n, cap;
+} splice;
+
+/* View and evaluate the files of one configuration: a single file; a file with the files it
+ * includes already spliced into its tree (sp says which nodes came from which file); or,
+ * when sp is NULL and n > 1, a merged directory whose files' top-level members are joined
+ * into one map (their tree nodes move there). */
+static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t n,
+                    const splice *sp)
 {
     int rc = 0;
     sa_eval_file *ef = sa_calloc(n, sizeof(*ef));
@@ -307,7 +323,11 @@ static int evaluate(scan_ctx *sc, const sa_service *svc, parsed_file *files, siz
                                .lines = &files[i].lines, .st = &files[i].st,
                                .seq = files[i].seq, .root = files[i].doc->root};
     sa_doc *doc = files[0].doc;
-    if (n > 1) {
+    if (sp != NULL) {
+        members = sp->members;
+        member_file = sp->member_file;
+        n_members = sp->n;
+    } else if (n > 1) {
         size_t total = 0;
         for (size_t i = 0; i < n; i++)
             if (files[i].doc->root && files[i].doc->root->type == SA_MAP)
@@ -362,8 +382,10 @@ oom:
     rc = -1;
 done:
     sa_doc_free(mdoc);
-    sa_free(members);
-    sa_free(member_file);
+    if (sp == NULL) {
+        sa_free(members);
+        sa_free(member_file);
+    }
     sa_free(ef);
     sa_arena_free(scratch);
     return rc;
@@ -371,7 +393,7 @@ done:
 
 static int flush_group(scan_ctx *sc, group *g)
 {
-    int rc = g->n ? evaluate(sc, g->svc, g->files, g->n) : 0;
+    int rc = g->n ? evaluate(sc, g->svc, g->files, g->n, NULL) : 0;
     for (size_t i = 0; i < g->n; i++)
         parsed_free(&g->files[i]);
     sa_free(g->files);
@@ -599,6 +621,755 @@ static int add_env_files(scan_ctx *sc, const sa_service *svc, parsed_file *files
     return 0;
 }
 
+/* An IPv4 iptables-save file (rules.v4, sysconfig's iptables) is judged with its IPv6
+ * sibling in the same directory (rules.v6, ip6tables), so the view can tell when IPv6 is
+ * left open: the sibling is parsed into files[*n] (its "tables" renamed "ipv6_tables", so
+ * the merge in evaluate() keeps both), and files[0]'s root gets a synthetic member
+ * ipv6_sibling {name, status: present | missing | unparsed}. The sibling is claimed and
+ * judged on its own as well, so a parse error found in it here is left to that scan. */
+static int add_ipv6_sibling(scan_ctx *sc, const sa_service *svc, const sa_walk_entry *e,
+                            parsed_file *files, size_t *n)
+{
+    const char *sib = strcmp(e->name, "rules.v4") == 0   ? "rules.v6"
+                      : strcmp(e->name, "iptables") == 0 ? "ip6tables"
+                                                         : NULL;
+    sa_node *root = files[0].doc->root;
+    if (sib == NULL || root == NULL || root->type != SA_MAP)
+        return 0;
+    const char *status = "unparsed";
+    int fd = openat(e->dirfd, sib, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        status = "missing";
+    } else if (fd >= 0) {
+        size_t dl = strlen(e->path) - strlen(e->name), rl = strlen(files[0].rel);
+        size_t rdl = rl >= strlen(e->name) ? rl - strlen(e->name) : 0;
+        char *display = sa_malloc(dl + strlen(sib) + 1), *rel = sa_malloc(rdl + strlen(sib) + 1);
+        if (display == NULL || rel == NULL) {
+            close(fd);
+            sa_free(display);
+            sa_free(rel);
+            return -1;
+        }
+        snprintf(display, dl + strlen(sib) + 1, "%.*s%s", (int)dl, e->path, sib);
+        snprintf(rel, rdl + strlen(sib) + 1, "%.*s%s", (int)rdl, files[0].rel, sib);
+        size_t n_err = sc->res->n_errors;
+        int r = load_aux(sc, svc, fd, display, rel, "iptables", files[0].seq, &files[*n]);
+        sa_free(rel);
+        if (r < 0)
+            return -1;
+        while (sc->res->n_errors > n_err) {
+            sa_error *x = &sc->res->errors[--sc->res->n_errors];
+            sa_free(x->file);
+            sa_free(x->service);
+            sa_free(x->message);
+        }
+        sa_node *t = r > 0 ? files[*n].doc->root : NULL;
+        if (t && t->type == SA_MAP && t->first && t->first->key &&
+            strcmp(t->first->key, "tables") == 0) {
+            sa_node_set_static_key(t->first, "ipv6_tables", t->first->key_off);
+            (*n)++;
+            status = "present";
+        } else if (r > 0) {
+            parsed_free(&files[*n]);
+        }
+    }
+    sa_doc *doc = files[0].doc;
+    sa_node *m = sa_node_new(doc, SA_MAP, root->off);
+    sa_node *name = sa_node_scalar(doc, SA_STR, root->off, sib, strlen(sib));
+    sa_node *st = sa_node_scalar(doc, SA_STR, root->off, status, strlen(status));
+    if (m == NULL || name == NULL || st == NULL)
+        return sa_doc_over_budget(doc) ? 0 : -1;
+    sa_node_set_static_key(m, "ipv6_sibling", root->off);
+    sa_node_set_static_key(name, "name", root->off);
+    sa_node_set_static_key(st, "status", root->off);
+    m->flags |= SA_NODE_SYNTH;
+    sa_node_append(m, name);
+    sa_node_append(m, st);
+    sa_node_append(root, m);
+    return 0;
+}
+
+/* ---- includes -----------------------------------------------------------------------------
+ * nginx, postgresql.conf and pg_hba.conf include other files. The included files are read
+ * inside the scanned tree (as EnvironmentFile=s are), parsed with the including file's
+ * format, and their top-level content is spliced into the including tree in place of the
+ * include directive, so rules see the configuration the server reads, in its order (pg_hba's
+ * first match, postgresql.conf's last setting wins, nginx's inheritance); every spliced node
+ * remembers its file, so findings point at the included file's own lines. */
+enum { MAX_CONF_FILES = 4096 };
+
+/* One configuration read from several files: files[0] is the one the walk claimed. */
+typedef struct conf {
+    parsed_file *files;
+    size_t n, cap;
+    size_t bytes;  /* read for it so far: at most the file size limit in all (a file that
+                      includes itself many times costs no more than one large file) */
+    splice sp;
+} conf;
+
+static void conf_free(conf *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        parsed_free(&c->files[i]);
+    sa_free(c->files);
+    sa_free(c->sp.members);
+    sa_free(c->sp.member_file);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Room for one more file in c. 0, or -1 when out of memory. */
+static int conf_reserve(conf *c)
+{
+    if (c->n < c->cap)
+        return 0;
+    size_t nc = c->cap ? c->cap * 2 : 8;
+    parsed_file *v = sa_realloc(c->files, nc * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    c->files = v;
+    c->cap = nc;
+    return 0;
+}
+
+static int splice_add(splice *sp, const sa_node *node, size_t file)
+{
+    if (sp->n == sp->cap) {
+        size_t nc = sp->cap ? sp->cap * 2 : 16;
+        const sa_node **m = sa_realloc(sp->members, nc * sizeof(*m));
+        if (m == NULL)
+            return -1;
+        sp->members = m;
+        size_t *f = sa_realloc(sp->member_file, nc * sizeof(*f));
+        if (f == NULL)
+            return -1;
+        sp->member_file = f;
+        sp->cap = nc;
+    }
+    sp->members[sp->n] = node;
+    sp->member_file[sp->n++] = file;
+    return 0;
+}
+
+/* The file of c whose content holds node (0 when it was not spliced in). */
+static size_t conf_file_of(const conf *c, const sa_node *node)
+{
+    for (; node; node = node->parent)
+        for (size_t i = c->sp.n; i-- > 0;)
+            if (c->sp.members[i] == node)
+                return c->sp.member_file[i];
+    return 0;
+}
+
+/* Move every child of from into container, before at (at the end when at is NULL), each
+ * remembered as file's. */
+static int splice_in(conf *c, sa_node *container, sa_node *at, sa_node *from, size_t file)
+{
+    sa_node *prev = at == NULL ? container->last : NULL;
+    if (at != NULL)
+        for (sa_node *k = container->first; k != at; k = k->next)
+            prev = k;
+    for (sa_node *k = from->first, *next; k; k = next) {
+        next = k->next;
+        if (splice_add(&c->sp, k, file) < 0)
+            return -1;
+        k->parent = container;
+        k->next = at;
+        if (prev)
+            prev->next = k;
+        else
+            container->first = k;
+        if (at == NULL)
+            container->last = k;
+        prev = k;
+        container->count++;
+    }
+    from->first = from->last = NULL;
+    from->count = 0;
+    return 0;
+}
+
+static void unlink_child(sa_node *container, sa_node *node)
+{
+    sa_node *prev = NULL;
+    for (sa_node *k = container->first; k && k != node; k = k->next)
+        prev = k;
+    if (prev)
+        prev->next = node->next;
+    else
+        container->first = node->next;
+    if (container->last == node)
+        container->last = prev;
+    container->count--;
+    node->next = NULL;
+    node->parent = NULL;
+}
+
+/* The directory part of a path (without the trailing '/'; "" for a bare name). */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return sa_strdup("");
+    return sa_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = sa_malloc(la + lb + 2);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, a, la);
+    size_t o = la;
+    if (la && a[la - 1] != '/' && lb)
+        s[o++] = '/';
+    memcpy(s + o, b, lb + 1);
+    return s;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum inc_kind { INC_FILE, INC_OPTIONAL, INC_DIR, INC_GLOB };
+
+/* c->files[c->n] was just read: count it in files_parsed when it is part of the service's own
+ * configuration (not pg_hba's look at postgresql.conf, which is assessed on its own) and not
+ * already read for this configuration (a snippet included by several servers). */
+static void added(scan_ctx *sc, const sa_service *svc, const char *format, conf *c)
+{
+    const struct stat *st = &c->files[c->n].st;
+    int fresh = strcmp(format, svc->format) == 0;
+    for (size_t i = 0; fresh && i < c->n; i++)
+        fresh = c->files[i].st.st_dev != st->st_dev || c->files[i].st.st_ino != st->st_ino;
+    if (fresh)
+        sc->res->files_parsed++;
+    c->bytes += c->files[c->n].buf.len;
+    c->n++;
+}
+
+/* The scan root as a directory, without trailing '/': a root that is a file stands for its
+ * directory. NULL when out of memory. */
+static char *root_dir(const scan_ctx *sc, const conf *c)
+{
+    char *r = strcmp(c->files[0].path, sc->root) == 0 ? dir_of(sc->root) : sa_strdup(sc->root);
+    size_t rl = r ? strlen(r) : 0;
+    while (rl > 1 && r[rl - 1] == '/')
+        r[--rl] = '\0';
+    return r;
+}
+
+/* An absolute path as a path below rootdir: inside the root when the root contains it (a
+ * scan of / or /etc), else below it as in a system image (a scan of fixtures/demo). */
+static const char *in_root(const char *rootdir, const char *abs)
+{
+    size_t rl = strlen(rootdir);
+    if (!(rl == 1 && rootdir[0] == '/') && strncmp(abs, rootdir, rl) == 0 && abs[rl] == '/')
+        return abs + rl + 1;
+    return abs + 1;
+}
+
+/* The display path of rel below rootdir. */
+static char *show(const char *rootdir, const char *rel)
+{
+    return strcmp(rootdir, "/") == 0 ? join("/", rel) : join(rootdir, rel);
+}
+
+/* rel with "." and "x/.." removed, in place; -1 when it climbs above its start. */
+static int normalize(char *rel)
+{
+    char *out = rel;
+    const char *p = rel;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p + strcspn(p, "/");
+        size_t n = (size_t)(e - p);
+        if (n == 0 || (n == 1 && p[0] == '.')) {
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (out == rel)
+                return -1;
+            while (out > rel && out[-1] != '/')
+                out--;
+            if (out > rel)
+                out--;
+        } else {
+            if (out != rel)
+                *out++ = '/';
+            memmove(out, p, n);
+            out += n;
+        }
+        p = e;
+    }
+    *out = '\0';
+    return 0;
+}
+
+/* An included name that is a symbolic link (Debian's sites-enabled/default): nginx and
+ * PostgreSQL follow it, so its target is read, when it lies inside the scanned tree. dfd is
+ * the directory holding the link, dir_rel that directory below rootdir. A descriptor with
+ * *rel (sa_malloc'd) the target below rootdir, or -errno (-EXDEV: the target is outside). */
+static int follow_link(const char *rootdir, int dfd, const char *dir_rel, const char *name,
+                       char **rel)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    char *r = target[0] == '/' ? sa_strdup(in_root(rootdir, target)) : join(dir_rel, target);
+    if (r == NULL)
+        return -ENOMEM;
+    if (normalize(r) < 0 || r[0] == '\0') {
+        sa_free(r);
+        return -EXDEV;  /* above the root */
+    }
+    int rfd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = rfd < 0 ? -errno : open_beneath(rfd, r);
+    if (rfd >= 0)
+        close(rfd);
+    if (fd < 0) {
+        sa_free(r);
+        return fd;
+    }
+    *rel = r;
+    return fd;
+}
+
+/* Read the files an include names into c (appended; *first and *count say which), parsed as
+ * format. path is absolute (inside the scanned tree, as for EnvironmentFile=) or relative to
+ * the directory base (a display path and its path relative to the scan root). A wildcard is
+ * allowed in the last component (kind INC_GLOB; INC_DIR reads a directory's *.conf files),
+ * matches are read in name order. What cannot be read is a notice on from, not an error. */
+static int read_include(scan_ctx *sc, const sa_service *svc, const char *format, conf *c,
+                        const char *from, const char *base_disp, const char *base_rel,
+                        const char *path, enum inc_kind kind, size_t *first, size_t *count)
+{
+    char msg[600];
+    *first = c->n;
+    *count = 0;
+    char *dpath = NULL, *rpath = NULL, *opendir_at = NULL, *sub = NULL;
+    int rc = 0, fd = -1;
+    DIR *d = NULL;
+    char **names = NULL;
+    size_t nn = 0;
+    char *rootdir = root_dir(sc, c);
+    if (rootdir == NULL)
+        return -1;
+    if (path[0] == '/') {
+        const char *rel = in_root(rootdir, path);
+        opendir_at = sa_strdup(rootdir);
+        sub = sa_strdup(rel);
+        rpath = sa_strdup(rel);
+        dpath = show(rootdir, rel);
+    } else {
+        opendir_at = sa_strdup(base_disp[0] ? base_disp : ".");
+        sub = sa_strdup(path);
+        rpath = join(base_rel, path);
+        dpath = join(base_disp, path);
+    }
+    if (opendir_at == NULL || sub == NULL || rpath == NULL || dpath == NULL)
+        goto oom;
+    /* split off the last component when it is a pattern or a directory to list */
+    char *last = strrchr(sub, '/');
+    const char *pattern = kind == INC_DIR ? "*.conf" : NULL;
+    if (kind == INC_GLOB && strpbrk(last ? last + 1 : sub, "*?[") != NULL) {
+        pattern = last ? last + 1 : sub;
+        if (last)
+            *last = '\0';
+        else
+            sub[0] = '\0';
+        char *rs = strrchr(rpath, '/'), *ds = strrchr(dpath, '/');
+        if (rs)
+            *rs = '\0';
+        else
+            rpath[0] = '\0';
+        if (ds)
+            *ds = '\0';
+    } else if (kind == INC_GLOB) {
+        kind = INC_FILE;
+    }
+    if (strpbrk(sub, "*?[") != NULL) {
+        snprintf(msg, sizeof(msg),
+                 "include %.300s: a wildcard before the last component is not followed; not "
+                 "assessed", path);
+        rc = note(sc, from, msg);
+        goto done;
+    }
+    int rfd = open(opendir_at, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = rfd < 0 ? -errno : sub[0] ? open_beneath(rfd, sub) : dup(rfd);
+    if (rfd >= 0)
+        close(rfd);
+    if (fd == -ELOOP && pattern == NULL) {
+        /* the named file is a symbolic link: follow it inside the tree */
+        char *dir_rel = dir_of(rpath), *target = NULL;
+        const char *base = strrchr(rpath, '/') ? strrchr(rpath, '/') + 1 : rpath;
+        int r0 = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dfd = r0 < 0 || dir_rel == NULL ? -1 : dir_rel[0] ? open_beneath(r0, dir_rel)
+                                                               : dup(r0);
+        if (r0 >= 0)
+            close(r0);
+        fd = dfd < 0 ? -ELOOP : follow_link(rootdir, dfd, dir_rel, base, &target);
+        if (dfd >= 0)
+            close(dfd);
+        sa_free(dir_rel);
+        if (fd == -ENOMEM)
+            goto oom;
+        if (fd >= 0) {
+            sa_free(rpath);
+            sa_free(dpath);
+            rpath = target;
+            dpath = show(rootdir, target);
+            if (dpath == NULL)
+                goto oom;
+        }
+    }
+    if (fd < 0) {
+        if (kind == INC_OPTIONAL && fd == -ENOENT)
+            goto done;
+        if (pattern && kind == INC_GLOB && fd == -ENOENT)
+            goto done;  /* nginx: a pattern that matches nothing, its directory included */
+        snprintf(msg, sizeof(msg), "include %.300s cannot be read inside the scanned tree (%s); "
+                 "not assessed", path, strerror(-fd));
+        rc = note(sc, from, msg);
+        goto done;
+    }
+    if (pattern == NULL) {
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes)
+            goto too_many;
+        if (conf_reserve(c) < 0)
+            goto oom;
+        char *disp = dpath;
+        dpath = NULL;
+        int r = load_aux(sc, svc, fd, disp, rpath, format, c->files[0].seq, &c->files[c->n]);
+        fd = -1;
+        if (r < 0)
+            goto oom;
+        if (r > 0) {
+            added(sc, svc, format, c);
+            *count = 1;
+        }
+        goto done;
+    }
+    if ((d = fdopendir(fd)) == NULL) {
+        snprintf(msg, sizeof(msg), "include %.300s: %s; not assessed", path, strerror(errno));
+        rc = note(sc, from, msg);
+        goto done;
+    }
+    fd = -1;
+    size_t capn = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (fnmatch(pattern, de->d_name, FNM_PERIOD) != 0 || strcmp(de->d_name, ".") == 0 ||
+            strcmp(de->d_name, "..") == 0)
+            continue;
+        if (nn == capn) {
+            size_t nc = capn ? capn * 2 : 16;
+            char **v = sa_realloc(names, nc * sizeof(*v));
+            if (v == NULL)
+                goto oom;
+            names = v;
+            capn = nc;
+        }
+        if ((names[nn] = sa_strdup(de->d_name)) == NULL)
+            goto oom;
+        nn++;
+    }
+    qsort(names, nn, sizeof(*names), cmp_name);
+    for (size_t i = 0; i < nn; i++) {
+        int ffd = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                                                O_CLOEXEC);
+        char *linked = NULL;
+        if (ffd < 0 && errno == ELOOP) {
+            ffd = follow_link(rootdir, dirfd(d), rpath, names[i], &linked);
+            if (ffd == -ENOMEM)
+                goto oom;
+            if (ffd < 0) {
+                snprintf(msg, sizeof(msg), "include %.200s: %.100s is a link to a file that "
+                         "cannot be read inside the scanned tree (%s); not assessed", path,
+                         names[i], strerror(-ffd == EXDEV ? ENOENT : -ffd));
+                if (note(sc, from, msg) < 0)
+                    goto oom;
+                continue;
+            }
+        }
+        struct stat st;
+        if (ffd < 0 || fstat(ffd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            if (ffd >= 0)
+                close(ffd);  /* a subdirectory, a FIFO: nginx and PostgreSQL read files */
+            sa_free(linked);
+            continue;
+        }
+        if (c->n == MAX_CONF_FILES || c->bytes > sc->opts->lim.max_file_bytes) {
+            close(ffd);
+            goto too_many;
+        }
+        if (conf_reserve(c) < 0) {
+            close(ffd);
+            sa_free(linked);
+            goto oom;
+        }
+        char *disp = linked ? show(rootdir, linked) : join(dpath, names[i]);
+        char *rel = linked ? linked : join(rpath, names[i]);
+        if (disp == NULL || rel == NULL) {
+            close(ffd);
+            sa_free(disp);
+            sa_free(rel);
+            goto oom;
+        }
+        int r = load_aux(sc, svc, ffd, disp, rel, format, c->files[0].seq, &c->files[c->n]);
+        sa_free(rel);
+        if (r < 0)
+            goto oom;
+        if (r > 0) {
+            added(sc, svc, format, c);
+            (*count)++;
+        }
+    }
+    goto done;
+too_many:
+    snprintf(msg, sizeof(msg), "more than %d files or %zu bytes included (an include cycle?); "
+             "the rest is not assessed", MAX_CONF_FILES, sc->opts->lim.max_file_bytes);
+    rc = note(sc, c->files[0].path, msg);
+    goto done;
+oom:
+    rc = -1;
+done:
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < nn; i++)
+        sa_free(names[i]);
+    sa_free(names);
+    sa_free(opendir_at);
+    sa_free(rootdir);
+    sa_free(sub);
+    sa_free(rpath);
+    sa_free(dpath);
+    return rc;
+}
+
+/* Is node an include directive of format? Sets the path it names and its kind. */
+static int include_of(const char *format, const sa_node *node, const sa_node *root,
+                      const char **path, enum inc_kind *kind)
+{
+    if (strcmp(format, "nginx") == 0) {
+        if (node->key == NULL || strcmp(node->key, "include") != 0 ||
+            node->type != SA_LIST || node->first == NULL || node->first->type != SA_STR)
+            return 0;
+        *path = node->first->str;
+        *kind = INC_GLOB;
+        return 1;
+    }
+    if (strcmp(format, "pgconf") == 0) {
+        if (node->parent != root || node->key == NULL || node->str == NULL)
+            return 0;
+        if (strcasecmp(node->key, "include") == 0)
+            *kind = INC_FILE;
+        else if (strcasecmp(node->key, "include_if_exists") == 0)
+            *kind = INC_OPTIONAL;
+        else if (strcasecmp(node->key, "include_dir") == 0)
+            *kind = INC_DIR;
+        else
+            return 0;
+        *path = node->str;
+        return 1;
+    }
+    if (strcmp(format, "pghba") == 0 && node->type == SA_MAP && node->parent &&
+        node->parent->type == SA_LIST) {
+        const sa_node *t = sa_map_get(node, "type", 4), *p = sa_map_get(node, "path", 4);
+        if (t == NULL || p == NULL || t->str == NULL || p->str == NULL)
+            return 0;
+        if (strcmp(t->str, "include") == 0)
+            *kind = INC_FILE;
+        else if (strcmp(t->str, "include_if_exists") == 0)
+            *kind = INC_OPTIONAL;
+        else if (strcmp(t->str, "include_dir") == 0)
+            *kind = INC_DIR;
+        else
+            return 0;
+        *path = p->str;
+        return 1;
+    }
+    return 0;
+}
+
+/* The part of a parsed file that an include splices in: the records of a pg_hba file, the
+ * top level of the others. */
+static sa_node *content_of(const char *format, sa_node *root)
+{
+    if (root == NULL || root->type != SA_MAP)
+        return NULL;
+    if (strcmp(format, "pghba") == 0) {
+        sa_node *r = sa_map_get(root, "records", 7);
+        return r && r->type == SA_LIST ? r : NULL;
+    }
+    return root;
+}
+
+/* Resolve every include below top (a tree of c, whose own file is c->files[top_file]), in
+ * document order, included files' own includes too. nginx resolves relative paths against
+ * the main configuration's directory, PostgreSQL against the including file's. */
+static int resolve_includes(scan_ctx *sc, const sa_service *svc, const char *format, conf *c,
+                            sa_node *top, size_t top_file)
+{
+    int nginx = strcmp(format, "nginx") == 0;
+    sa_node *n = top;
+    while (n != NULL) {
+        const char *path;
+        enum inc_kind kind;
+        if (n != top && include_of(format, n, top, &path, &kind)) {
+            size_t f = conf_file_of(c, n);
+            if (f == 0)
+                f = top_file;
+            const parsed_file *pf = &c->files[nginx ? top_file : f];
+            char *bd = dir_of(pf->path), *br = dir_of(pf->rel);
+            size_t first = 0, count = 0;
+            int r = bd && br ? read_include(sc, svc, format, c, c->files[f].path, bd, br, path,
+                                            kind, &first, &count)
+                             : -1;
+            sa_free(bd);
+            sa_free(br);
+            if (r < 0)
+                return -1;
+            sa_node *container = n->parent, *next = n->next, *firstnew = NULL;
+            for (size_t i = first; i < first + count; i++) {
+                sa_node *from = content_of(format, c->files[i].doc->root);
+                if (from == NULL || from->first == NULL)
+                    continue;
+                if (firstnew == NULL)
+                    firstnew = from->first;
+                if (splice_in(c, container, n, from, i) < 0)
+                    return -1;
+            }
+            unlink_child(container, n);
+            /* go on with the spliced nodes (their own includes), then what followed */
+            n = firstnew ? firstnew : next;
+            if (n == NULL) {
+                for (n = container; n && n != top && n->next == NULL;)
+                    n = n->parent;
+                n = n && n != top ? n->next : NULL;
+            }
+            continue;
+        }
+        if (n->first) {
+            n = n->first;
+            continue;
+        }
+        while (n && n != top && n->next == NULL)
+            n = n->parent;
+        n = n && n != top ? n->next : NULL;
+    }
+    return 0;
+}
+
+
+/* The last member of map named name, in any case (PostgreSQL's names are case-blind). */
+static sa_node *get_nocase(const sa_node *map, const char *name)
+{
+    sa_node *hit = NULL;
+    for (sa_node *m = map ? map->first : NULL; m; m = m->next)
+        if (m->key && strcasecmp(m->key, name) == 0)
+            hit = m;
+    return hit;
+}
+
+/* postgresql.conf: its includes, then postgresql.auto.conf (ALTER SYSTEM), read last so its
+ * settings win: in data_directory when the configuration sets it (Debian), else next to
+ * postgresql.conf (a data directory holding both). A missing auto file is not a notice: a
+ * cluster where ALTER SYSTEM was never used may have none, and /etc scans do not reach
+ * /var/lib. */
+static int resolve_pgconf(scan_ctx *sc, const sa_service *svc, conf *c, size_t top_file)
+{
+    sa_node *top = c->files[top_file].doc->root;
+    if (top == NULL || resolve_includes(sc, svc, "pgconf", c, top, top_file) < 0)
+        return -1;
+    const sa_node *dd = get_nocase(top, "data_directory");
+    char *auto_path = dd && dd->str && dd->len ? join(dd->str, "postgresql.auto.conf")
+                                               : sa_strdup("postgresql.auto.conf");
+    char *bd = dir_of(c->files[top_file].path), *br = dir_of(c->files[top_file].rel);
+    size_t first = 0, count = 0;
+    int r = auto_path && bd && br ? read_include(sc, svc, "pgconf", c,
+                                                 c->files[top_file].path, bd, br, auto_path,
+                                                 INC_OPTIONAL, &first, &count)
+                                  : -1;
+    sa_free(auto_path);
+    sa_free(bd);
+    sa_free(br);
+    if (r < 0)
+        return -1;
+    if (count == 1 && c->files[first].doc->root &&
+        splice_in(c, top, NULL, c->files[first].doc->root, first) < 0)
+        return -1;
+    return 0;
+}
+
+/* pg_hba.conf judged with its server's settings: postgresql.conf next to it (the layout of
+ * Debian's /etc/postgresql/V/C and of a data directory), with its includes and auto file,
+ * gives the records' document a member server.ssl (a copy of the effective setting that
+ * points at it); no member when the file is not there or does not set ssl. */
+static int add_hba_server(scan_ctx *sc, const sa_service *svc, conf *c)
+{
+    sa_doc *doc = c->files[0].doc;
+    char *bd = dir_of(c->files[0].path), *br = dir_of(c->files[0].rel);
+    size_t first = 0, count = 0;
+    int r = bd && br ? read_include(sc, svc, "pgconf", c, c->files[0].path, bd, br,
+                                    "postgresql.conf", INC_OPTIONAL, &first, &count)
+                     : -1;
+    sa_free(bd);
+    sa_free(br);
+    if (r < 0)
+        return -1;
+    if (count != 1 || doc->root == NULL || c->files[first].doc->root == NULL)
+        return 0;
+    sa_node *pgroot = c->files[first].doc->root;
+    if (splice_add(&c->sp, pgroot, first) < 0 || resolve_pgconf(sc, svc, c, first) < 0)
+        return -1;
+    sa_node *server = sa_node_new(doc, SA_MAP, 0);
+    if (server == NULL)
+        return -1;
+    server->flags |= SA_NODE_SYNTH;
+    sa_node_set_static_key(server, "server", 0);
+    sa_node_append(doc->root, server);
+    const sa_node *ssl = get_nocase(pgroot, "ssl");
+    if (ssl == NULL || ssl->str == NULL)
+        return 0;
+    sa_node *copy = sa_node_scalar(doc, ssl->type, ssl->off, ssl->str, ssl->len);
+    if (copy == NULL)
+        return -1;
+    copy->flags |= SA_NODE_SYNTH;
+    copy->origin = ssl;
+    sa_node_set_static_key(copy, "ssl", ssl->key_off);
+    sa_node_append(server, copy);
+    return 0;
+}
+
+/* A file of a format with includes (nginx, pgconf, pghba), with what it includes and, for
+ * pg_hba.conf, its server's ssl setting, evaluated as one configuration. Takes *f. */
+static int assess_with_includes(scan_ctx *sc, const sa_service *svc, const char *format,
+                                parsed_file *f)
+{
+    conf c = {0};
+    if (conf_reserve(&c) < 0) {
+        parsed_free(f);
+        return -1;
+    }
+    c.files[0] = *f;
+    c.n = 1;
+    int rc;
+    if (strcmp(format, "pgconf") == 0)
+        rc = resolve_pgconf(sc, svc, &c, 0);
+    else
+        rc = resolve_includes(sc, svc, format, &c, c.files[0].doc->root, 0);
+    if (rc == 0 && strcmp(format, "pghba") == 0)
+        rc = add_hba_server(sc, svc, &c);
+    if (rc == 0)
+        rc = evaluate(sc, svc, c.files, c.n, &c.sp);
+    conf_free(&c);
+    return rc;
+}
+
 /* Parse a claimed file and evaluate it, or keep it for its directory's group. Takes the
  * bytes in buf. */
 static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
@@ -633,15 +1404,36 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         if (rc == 0)
             rc = add_env_files(sc, svc, files, n, &n, MAX_UNIT_FILES);
         if (rc == 0)
-            rc = evaluate(sc, svc, files, n);
+            rc = evaluate(sc, svc, files, n, NULL);
         for (size_t i = 0; i < n; i++)
             parsed_free(&files[i]);
         if (rc < 0)
             sc->oom = 1;
         return rc;
     }
+    if (r > 0 && strcmp(format, "iptables") == 0) {
+        /* an IPv4 rules file and its IPv6 sibling are judged together */
+        parsed_file files[2];
+        size_t n = 1;
+        files[0] = f;
+        int rc = add_ipv6_sibling(sc, svc, e, files, &n);
+        if (rc == 0)
+            rc = evaluate(sc, svc, files, n, NULL);
+        for (size_t i = 0; i < n; i++)
+            parsed_free(&files[i]);
+        if (rc < 0)
+            sc->oom = 1;
+        return rc;
+    }
+    if (r > 0 && (strcmp(format, "nginx") == 0 || strcmp(format, "pgconf") == 0 ||
+                  strcmp(format, "pghba") == 0)) {
+        int rc = assess_with_includes(sc, svc, format, &f);
+        if (rc < 0)
+            sc->oom = 1;
+        return rc;
+    }
     if (r <= 0 || !svc->merge_dir) {
-        int rc = r < 0 ? -1 : r == 0 ? 0 : evaluate(sc, svc, &f, 1);
+        int rc = r < 0 ? -1 : r == 0 ? 0 : evaluate(sc, svc, &f, 1, NULL);
         parsed_free(&f);
         return rc;
     }
@@ -700,6 +1492,10 @@ static int scan_entry(scan_ctx *sc, const sa_walk_entry *e)
     const sa_filepat *pat = NULL, *also_pat[MAX_ALSO];
     const sa_service *also[MAX_ALSO];
     const sa_service *svc = sa_detect(sc->rs, e->path, NULL, &needs_sniff, &pat);
+    struct stat mst;
+    if (svc && pat->included_by && fstatat(e->dirfd, pat->included_by, &mst, 0) == 0 &&
+        S_ISREG(mst.st_mode))
+        svc = NULL;  /* a fragment its main configuration includes: judged through it */
     size_t n_also = detect_also(sc->rs, svc, e->path, NULL, also, also_pat, MAX_ALSO,
                                 &also_sniff);
     if (svc == NULL && !needs_sniff && n_also == 0 && !also_sniff)

@@ -26,6 +26,7 @@ SRC = None
 # JSON, the __ACTIVE__ profile for OMERO).
 ORTHANC = "etc/orthanc/orthanc.json"
 OMERO = "opt/omero/etc/grid/config.xml"
+NGINX = "etc/nginx/conf.d/sre-proxy.conf"
 DEMO_FINDINGS = [
     ("MONGODB-EXPOSED-NO-AUTH", "etc/mongod.conf", 7, 1, "default"),
     ("MONGODB-JAVASCRIPT-ENABLED", "etc/mongod.conf", 7, 1, "default"),
@@ -33,6 +34,11 @@ DEMO_FINDINGS = [
     ("MONGODB-BIND-ALL-INTERFACES", "etc/mongod.conf", 19, 3, "explicit"),
     ("MONGODB-TLS-NOT-REQUIRED", "etc/mongod.conf", 21, 5, "explicit"),
     ("MONGODB-TLS-ALLOW-INVALID-CERTS", "etc/mongod.conf", 23, 5, "explicit"),
+    ("NGINX-NO-FRAME-OPTIONS", NGINX, 1, 1, "explicit"),
+    ("NGINX-NO-NOSNIFF", NGINX, 1, 1, "explicit"),
+    ("NGINX-SERVER-TOKENS", NGINX, 1, 1, "default"),
+    ("NGINX-PLAIN-HTTP", NGINX, 2, 5, "explicit"),
+    ("NGINX-PROXY-NO-VERIFY", NGINX, 3, 29, "default"),
     ("ORTHANC-DICOM-ALWAYS-ALLOW-ECHO", ORTHANC, 1, 1, "default"),
     ("ORTHANC-DICOM-ALWAYS-ALLOW-STORE", ORTHANC, 1, 1, "default"),
     ("ORTHANC-DICOM-NO-CALLED-AET-CHECK", ORTHANC, 1, 1, "default"),
@@ -113,9 +119,9 @@ class Demo(unittest.TestCase):
         self.assertEqual(got, want)
         self.assertEqual(rep["errors"], [])
         self.assertEqual(rep["scanned"], {"roots": ["fixtures/demo"], "files_seen": 8,
-                                          "files_parsed": 4})
-        self.assertEqual(rep["summary"], {"critical": 3, "high": 6, "medium": 14, "low": 8,
-                                          "info": 0, "total": 31, "errors": 0,
+                                          "files_parsed": 5})
+        self.assertEqual(rep["summary"], {"critical": 3, "high": 6, "medium": 16, "low": 11,
+                                          "info": 0, "total": 36, "errors": 0,
                                           "suppressed": 0})
 
     def test_json_shape(self):
@@ -152,7 +158,7 @@ class Demo(unittest.TestCase):
         self.assertIn("  27:65    critical PG-HBA-TRUST-WORLD  ", out)
         self.assertNotIn("\033", out)  # not a terminal: no colours
         self.assertTrue(out.endswith(
-            "31 findings (3 critical, 6 high, 14 medium, 8 low); 4 of 8 files assessed\n"), out)
+            "36 findings (3 critical, 6 high, 16 medium, 11 low); 5 of 8 files assessed\n"), out)
 
     def test_secret_not_printed(self):
         for fmt in ("json", "text"):
@@ -524,7 +530,9 @@ rules:
         self.assertEqual(p.returncode, 1)
         self.assertEqual(sorted((e["file"].rsplit("/", 1)[1], e["message"]) for e in rep["errors"]),
                          [("config.xml", "cannot parse as xml: nesting deeper than 2 levels"),
-                          ("mongod.conf", "cannot parse as yaml: nesting deeper than 2 levels")])
+                          ("mongod.conf", "cannot parse as yaml: nesting deeper than 2 levels"),
+                          ("sre-proxy.conf",
+                           "cannot parse as nginx: nesting deeper than 2 levels")])
         for bad in ("max-depth=0", "max-depth=4097", "nope=3", "max-depth", "max-nodes=x"):
             p = run("scan", "--limit", bad, demo)
             self.assertEqual(p.returncode, 2, bad)
@@ -552,7 +560,7 @@ rules:
         demo = os.path.join(SRC, "fixtures", "demo")
         _p, rep = scan_json("--exclude", "mongod.conf", "--exclude", "opt", demo)
         services = {f["service"] for f in rep["findings"]}
-        self.assertEqual(services, {"orthanc", "pg-hba"})
+        self.assertEqual(services, {"nginx", "orthanc", "pg-hba"})
 
     def test_assume_version(self):
         write(os.path.join(self.tmp, "orthanc.json"),
@@ -568,7 +576,7 @@ rules:
         self.assertEqual(f["source"], "default")
         self.assertEqual(f["evidence"], "AuthenticationEnabled = false "
                          "(default: Orthanc <= 1.5.7: absent means off)")
-        self.assertEqual(run("scan", "--assume-version", "nginx=1", self.tmp).returncode, 2)
+        self.assertEqual(run("scan", "--assume-version", "apache=1", self.tmp).returncode, 2)
 
 
 if __name__ == "__main__":

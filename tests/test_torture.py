@@ -12,7 +12,11 @@ than the one that would fail. Every run must end either
 never with a crash, a hang, or a different report. The sanitizer build runs the same sweep
 with leak detection, so every failure path must also release what it holds.
 
-usage: test_torture.py SECAUDIT SOURCE_DIR [STEP]
+With FORMAT the report is written in that format (default sarif); with LAST only the last
+LAST allocations are failed in turn (one thread): those of the report writer, which come after
+the scan's (torture.html).
+
+usage: test_torture.py SECAUDIT SOURCE_DIR [STEP [FORMAT [LAST]]]
 """
 import os
 import subprocess
@@ -22,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 SECAUDIT, SRC = sys.argv[1], sys.argv[2]
 STEP = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+FORMAT = sys.argv[4] if len(sys.argv) > 4 else "sarif"
+LAST = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 DEMO = os.path.join(SRC, "fixtures", "demo")
 
 
@@ -32,14 +38,14 @@ def scan(out, jobs, fail_at=None, count=False):
         env["SECAUDIT_ALLOC_FAIL_AT"] = str(fail_at)
     if count:
         env["SECAUDIT_ALLOC_COUNT"] = "1"
-    return subprocess.run([SECAUDIT, "scan", "-j", str(jobs), "--format", "sarif", "-o", out,
+    return subprocess.run([SECAUDIT, "scan", "-j", str(jobs), "--format", FORMAT, "-o", out,
                            DEMO], capture_output=True, timeout=120, env=env)
 
 
 def main():
     failures = []
     with tempfile.TemporaryDirectory(prefix="secaudit-torture-") as tmp:
-        ref_out = os.path.join(tmp, "ref.sarif")
+        ref_out = os.path.join(tmp, "ref." + FORMAT)
         ref = scan(ref_out, 1, fail_at=10**12, count=True)
         total = int(ref.stderr.decode().split()[1])
         with open(ref_out, "rb") as f:
@@ -47,7 +53,7 @@ def main():
 
         def one(arg):
             n, jobs = arg
-            out = os.path.join(tmp, "r%d-%d.sarif" % (n, jobs))
+            out = os.path.join(tmp, "r%d-%d.%s" % (n, jobs, FORMAT))
             p = scan(out, jobs, fail_at=n)
             err = p.stderr.decode(errors="replace")
             if p.returncode == 2:
@@ -64,8 +70,11 @@ def main():
 
         # every allocation with one thread; every STEP*7th with two (where the Nth falls
         # then depends on the threads' interleaving, so only cleanliness is asserted)
-        runs = [(n, 1) for n in range(1, total + 2, STEP)]
-        runs += [(n, 2) for n in range(1, total + 2, STEP * 7)]
+        if LAST:
+            runs = [(n, 1) for n in range(max(1, total + 1 - LAST), total + 2, STEP)]
+        else:
+            runs = [(n, 1) for n in range(1, total + 2, STEP)]
+            runs += [(n, 2) for n in range(1, total + 2, STEP * 7)]
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             for r in pool.map(one, runs):
                 if r:

@@ -95,6 +95,11 @@ long sa_map_mark_dups(sa_node *map);
  * ("DicomModalities.pacs.AllowFind", "records.3.method"; "" for root itself). 0, or -1 when
  * it does not fit in cap bytes or a member has no key. */
 int sa_node_path(const sa_node *n, const sa_node *root, char *buf, size_t cap);
+/* The same, told that known (an ancestor of n, or n) is element known_idx of its list: the
+ * index of a list element otherwise costs a walk along the list, which per element of a
+ * long list is quadratic. */
+int sa_node_path_at(const sa_node *n, const sa_node *root, const sa_node *known,
+                    size_t known_idx, char *buf, size_t cap);
 
 /* ---- line map --------------------------------------------------------------------- */
 /* Line starts of a text; built once per file, used only when a position is printed. */

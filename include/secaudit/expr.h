@@ -29,6 +29,7 @@ typedef struct sa_eval_ctx {
     const sa_service *svc;
     const sa_node *root;      /* the service's view of the file */
     const sa_node *base;      /* the current element (== root when not iterating) */
+    size_t base_idx;          /* its index when it is an element of a list */
     const struct stat *st;    /* the file's status (for world_readable) */
     sa_arena *scratch;        /* for strings made during evaluation */
     int depth;                /* same_as recursion guard */

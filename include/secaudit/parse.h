@@ -79,4 +79,35 @@ int sa_systemd_env_split(sa_doc *doc, const sa_node *value, sa_node *out_map);
  * member "path". */
 int sa_parse_pghba(sa_doc *doc, sa_perr *err);
 
+/* nginx configuration files. The root is a map of the main context's directives; each
+ * directive is a member keyed by its name (repeated names kept in order) whose value is a
+ * list of its arguments (SA_STR, SA_NODE_QUOTED when quoted); a block directive's list ends
+ * with a map of the block's directives. include directives are kept as written. */
+int sa_parse_nginx(sa_doc *doc, sa_perr *err);
+
+/* iptables-save / iptables-restore files (rules.v4, rules.v6, /etc/sysconfig/iptables). The
+ * root is a map with one member "tables": table name → map with
+ *   chains  map chain name (at the name) → {policy: "ACCEPT" | "DROP" | "-"} (at the policy;
+ *           a chain made by -N has a synthetic policy "-")
+ *   rules   list, in file order, of maps (each at its command -A/-I), members at their
+ *           token (only those the rule has):
+ *     chain, source, destination, protocol, in, out, jump, goto   SA_STR
+ *     source_match  a source restriction other than -s (--src-range, --mac-source, a
+ *                   --match-set ... src): the range, address or set name
+ *     dports   list: --dport N|N:M, --dports/--destination-ports/--ports a,b,N:M (one
+ *              element per item, at the item)
+ *     state    list: --state / --ctstate items
+ *     fragment, syn   SA_BOOL true (-f, --syn)
+ *     negated  map: option key (source, dports, state, protocol, in, ...) → true, at the '!'
+ *     other    SA_STR: the names of the options before -j that restrict the match and
+ *              are not modelled (--sport, --limit, a second port or state match, ...),
+ *              joined by spaces, at the first (-m itself and --comment are no condition)
+ *     insert   SA_NUM: the position of an -I rule (1 when not written)
+ *     line     synthetic SA_NUM: the rule's line number
+ *     text     synthetic SA_STR: the rule from its command on, tokens as written, joined by
+ *              single spaces, without counters
+ * Errors: a '#' that is not in column 1, a table without COMMIT, a rule outside a table, an
+ * unknown command (-D, -R, -P, ...), a bad policy or counters, an unclosed quote. */
+int sa_parse_iptables(sa_doc *doc, sa_perr *err);
+
 #endif

@@ -2,7 +2,8 @@
  * output is byte-identical for identical input. Every byte that comes from a scanned file
  * (values, keys, paths) is escaped for the format: text output shows control bytes, C1
  * controls and invalid UTF-8 as \xNN so a value cannot drive the terminal; JSON escapes per
- * RFC 8259 and replaces invalid UTF-8 with U+FFFD. */
+ * RFC 8259 and replaces invalid UTF-8 with U+FFFD; HTML and XML escape & < > " ' as
+ * character references and replace invalid UTF-8 with U+FFFD. */
 #ifndef SECAUDIT_REPORT_H
 #define SECAUDIT_REPORT_H
 
@@ -26,6 +27,9 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o);
 /* JUnit XML: a testsuite per service, a testcase per rule and file (REPORT_FORMAT.md,
  * "JUnit"). */
 int sa_report_junit(FILE *out, const sa_result *res, const sa_report_opts *o);
+/* One self-contained HTML5 page: summary, inline SVG charts, a findings table with filters
+ * and sorting (inline script), errors and notices; loads nothing (REPORT_FORMAT.md, "HTML"). */
+int sa_report_html(FILE *out, const sa_result *res, const sa_report_opts *o);
 
 /* SARIF security-severity of a severity ("9.5" for critical …), NULL for info. */
 const char *sa_sarif_security_severity(sa_severity s);

@@ -38,6 +38,8 @@ typedef struct sa_filepat {
     char *view;        /* the view they are read through (NULL: the service's) */
     int also;          /* `also: true`: the file is judged by this service as well as by the
                           one that claims it (systemd units: every unit, Pyro's included) */
+    char *included_by; /* a path relative to the file's directory: when it exists, the file
+                          is not judged on its own (that main configuration includes it) */
 } sa_filepat;
 
 typedef struct sa_default {

@@ -16,6 +16,9 @@ typedef struct sa_view {
     const char *summary;  /* one line for rules/README.md and `rules show` */
 } sa_view;
 
+/* The "nginx" view (view_nginx.c). */
+int sa_view_nginx(sa_doc *doc, sa_node **out, sa_perr *err);
+
 /* The view named name ("tree", "omero-config"), or NULL. */
 const sa_view *sa_view_find(const char *name);
 

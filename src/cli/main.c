@@ -14,16 +14,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "rules/checks.h"
 #include "secaudit/alloc.h"
 #include "secaudit/baseline.h"
+#include "secaudit/notify.h"
 #include "secaudit/parse.h"
 #include "secaudit/profile.h"
 #include "secaudit/report.h"
 #include "secaudit/rules.h"
 #include "secaudit/scan.h"
+#include "secaudit/state.h"
 #include "secaudit/suppress.h"
 #include "secaudit/view.h"
+#include "secaudit/walk.h"
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -33,6 +38,8 @@ enum exit_code {
     EXIT_USAGE = 2,       /* usage, rule-file or internal error */
     EXIT_INCOMPLETE = 3,  /* nothing reached the threshold, but a claimed file could not be
                              read or parsed */
+    EXIT_UNDELIVERED = 4, /* a notification (mail, webhook) could not be delivered; the
+                             state was not advanced. Wins over 1 and 3, not over 2 */
 };
 
 enum opt_id {
@@ -40,7 +47,9 @@ enum opt_id {
     OPT_FAIL_ON = 256, OPT_MIN_SEVERITY, OPT_RULES, OPT_EXCLUDE, OPT_MAX_FILE_SIZE,
     OPT_FOLLOW, OPT_ONE_FS, OPT_NO_COLOR, OPT_VERSION, OPT_SERVICE, OPT_ASSUME_VERSION,
     OPT_PROFILE, OPT_IGNORE, OPT_NO_INLINE_IGNORES, OPT_BASELINE, OPT_WRITE_BASELINE,
-    OPT_LIMIT,
+    OPT_LIMIT, OPT_STATE, OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP_URL, OPT_SMTP_USER,
+    OPT_SMTP_PASSWORD_FILE, OPT_SMTP_CA_FILE, OPT_POST_URL, OPT_POST_CA_FILE, OPT_NET_TIMEOUT,
+    OPT_SYSLOG,
 };
 
 /* The option table, sorted by name. */
@@ -55,16 +64,27 @@ static const struct option options[] = {
     {"ignore", required_argument, NULL, OPT_IGNORE},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"limit", required_argument, NULL, OPT_LIMIT},
+    {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
+    {"mail-to", required_argument, NULL, OPT_MAIL_TO},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
+    {"net-timeout", required_argument, NULL, OPT_NET_TIMEOUT},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"no-inline-ignores", no_argument, NULL, OPT_NO_INLINE_IGNORES},
     {"one-file-system", no_argument, NULL, OPT_ONE_FS},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"post-ca-file", required_argument, NULL, OPT_POST_CA_FILE},
+    {"post-url", required_argument, NULL, OPT_POST_URL},
     {"profile", required_argument, NULL, OPT_PROFILE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"rules", required_argument, NULL, OPT_RULES},
     {"service", required_argument, NULL, OPT_SERVICE},
+    {"smtp-ca-file", required_argument, NULL, OPT_SMTP_CA_FILE},
+    {"smtp-password-file", required_argument, NULL, OPT_SMTP_PASSWORD_FILE},
+    {"smtp-url", required_argument, NULL, OPT_SMTP_URL},
+    {"smtp-user", required_argument, NULL, OPT_SMTP_USER},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"write-baseline", required_argument, NULL, OPT_WRITE_BASELINE},
     {NULL, 0, NULL, 0},
@@ -77,7 +97,8 @@ static const char usage_text[] =
     "       secaudit --version | --help\n"
     "\n"
     "scan options:\n"
-    "  -f, --format FORMAT         report format: text (default), json, sarif, junit\n"
+    "  -f, --format FORMAT         report format: text (default), json, sarif, junit,\n"
+    "                              html\n"
     "  -o, --output FILE           write the report to FILE (atomically) instead of stdout\n"
     "      --fail-on LEVEL         exit 1 when a finding is at or above LEVEL: critical, high,\n"
     "                              medium, low, info or none (default: low)\n"
@@ -104,8 +125,28 @@ static const char usage_text[] =
     "  -j, --jobs N                files parsed and evaluated at once (default: the number\n"
     "                              of online CPUs; 1: all in one thread); same report\n"
     "\n"
+    "notification options (README, \"Running from cron\"):\n"
+    "      --state FILE            remember what was delivered; notify only what is new or\n"
+    "                              resolved since (nothing when nothing changed)\n"
+    "      --mail-to ADDR          mail the changes to ADDR (repeatable); needs --mail-from\n"
+    "                              and --smtp-url\n"
+    "      --mail-from ADDR        the sender address\n"
+    "      --smtp-url URL          smtp://HOST:587 (STARTTLS required) or smtps://HOST:465\n"
+    "      --smtp-user USER        log in as USER; the password comes from the environment\n"
+    "                              (SECAUDIT_SMTP_PASSWORD) or --smtp-password-file\n"
+    "      --smtp-password-file FILE  read the SMTP password from FILE's first line\n"
+    "      --smtp-ca-file FILE     trust the CA certificates in FILE for the SMTP server\n"
+    "      --post-url URL          POST the JSON report with the changes to URL (https://;\n"
+    "                              http:// only to the loopback host); bearer token from\n"
+    "                              SECAUDIT_WEBHOOK_TOKEN\n"
+    "      --post-ca-file FILE     trust the CA certificates in FILE for the webhook\n"
+    "      --net-timeout SECONDS   connect timeout of a delivery (default: 30); a whole\n"
+    "                              delivery gets three times as long\n"
+    "      --syslog                one syslog line per new (and resolved) finding\n"
+    "\n"
     "exit status: 0 clean, 1 findings at or above --fail-on, 2 usage/rule/internal error,\n"
-    "3 some claimed file could not be read or parsed (and nothing reached --fail-on)\n";
+    "3 some claimed file could not be read or parsed (and nothing reached --fail-on),\n"
+    "4 a notification could not be delivered (wins over 1 and 3; the state is kept)\n";
 
 /* While the options of a profile are parsed: the profile, for messages. */
 static const sa_profile *cur_profile;
@@ -141,6 +182,13 @@ typedef struct cli {
     const char *baseline, *write_baseline;
     const char *profile;
     unsigned jobs;  /* 0: the number of online CPUs */
+    const char *state;
+    const char **mail_to;
+    size_t n_mail_to;
+    const char *mail_from, *smtp_url, *smtp_user, *smtp_password_file, *smtp_ca_file;
+    const char *post_url, *post_ca_file;
+    long net_timeout;
+    int syslog;
 } cli;
 
 /* The report formats, one row each. */
@@ -148,6 +196,7 @@ static const struct {
     const char *name;
     int (*write)(FILE *, const sa_result *, const sa_report_opts *);
 } formats[] = {
+    {"html", sa_report_html},
     {"json", sa_report_json},
     {"junit", sa_report_junit},
     {"sarif", sa_report_sarif},
@@ -221,6 +270,18 @@ static int set_limit(sa_limits *lim, const char *arg)
     return -1;
 }
 
+/* s for a message: control bytes and DEL as '?', at most 200 bytes. */
+static const char *shown(const char *s, char buf[204])
+{
+    size_t n = 0;
+    for (; s[n] && n < 200; n++)
+        buf[n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
+    if (s[n])
+        buf[n++] = '.', buf[n++] = '.', buf[n++] = '.';
+    buf[n] = '\0';
+    return buf;
+}
+
 /* Parse argv from optind on; returns -1 on a usage error (already reported). */
 static int parse_options(int argc, char **argv, cli *c)
 {
@@ -233,7 +294,7 @@ static int parse_options(int argc, char **argv, cli *c)
             while (i < n && strcmp(formats[i].name, optarg) != 0)
                 i++;
             if (i == n) {
-                usage_error("unknown format '%s' (expected text, json, sarif or junit)",
+                usage_error("unknown format '%s' (expected text, json, sarif, junit or html)",
                             optarg);
                 return -1;
             }
@@ -313,6 +374,71 @@ static int parse_options(int argc, char **argv, cli *c)
         }
         case OPT_FOLLOW:
             c->follow = 1;
+            break;
+        case OPT_STATE:
+            c->state = optarg;
+            break;
+        case OPT_MAIL_TO:
+            if (sa_notify_check_address(optarg) < 0) {
+                char b[204];
+                usage_error("--mail-to: '%s' is not a plain address like ops@example.org (no "
+                            "name, spaces, control characters or line breaks)",
+                            shown(optarg, b));
+                return -1;
+            }
+            if (push_arg(&c->mail_to, &c->n_mail_to, optarg) < 0)
+                return -1;
+            break;
+        case OPT_MAIL_FROM:
+            if (sa_notify_check_address(optarg) < 0) {
+                char b[204];
+                usage_error("--mail-from: '%s' is not a plain address like "
+                            "secaudit@example.org (no name, spaces, control characters or line "
+                            "breaks)", shown(optarg, b));
+                return -1;
+            }
+            c->mail_from = optarg;
+            break;
+        case OPT_SMTP_URL:
+        case OPT_POST_URL: {
+            char why[200];
+            int r = ch == OPT_SMTP_URL ? sa_notify_check_smtp_url(optarg, why, sizeof(why))
+                                       : sa_notify_check_post_url(optarg, why, sizeof(why));
+            if (r < 0) {
+                usage_error("--%s: %s", ch == OPT_SMTP_URL ? "smtp-url" : "post-url", why);
+                return -1;
+            }
+            *(ch == OPT_SMTP_URL ? &c->smtp_url : &c->post_url) = optarg;
+            break;
+        }
+        case OPT_SMTP_USER:
+            if (sa_notify_check_token(optarg) < 0) {
+                usage_error("--smtp-user: printable characters only%s", "");
+                return -1;
+            }
+            c->smtp_user = optarg;
+            break;
+        case OPT_SMTP_PASSWORD_FILE:
+            c->smtp_password_file = optarg;
+            break;
+        case OPT_SMTP_CA_FILE:
+            c->smtp_ca_file = optarg;
+            break;
+        case OPT_POST_CA_FILE:
+            c->post_ca_file = optarg;
+            break;
+        case OPT_NET_TIMEOUT: {
+            size_t n;
+            if (parse_size(optarg, &n) < 0 || n > 3600) {
+                usage_error("--net-timeout: '%s' is not a number of seconds from 1 to 3600",
+                            optarg);
+                return -1;
+            }
+            c->net_timeout = (long)n;
+            break;
+        }
+        case OPT_SYSLOG:
+            c->syslog = 1;
             break;
         case OPT_ONE_FS:
             c->one_fs = 1;
@@ -482,6 +608,121 @@ bad:
     return -1;
 }
 
+/* The notification options hang together: 0, or -1 (reported). */
+static int check_notify(const cli *c)
+{
+    const char *lone = !c->n_mail_to && c->mail_from        ? "--mail-from"
+                       : !c->n_mail_to && c->smtp_url        ? "--smtp-url"
+                       : !c->n_mail_to && c->smtp_user       ? "--smtp-user"
+                       : !c->n_mail_to && c->smtp_ca_file    ? "--smtp-ca-file"
+                       : !c->n_mail_to && c->smtp_password_file ? "--smtp-password-file"
+                                                                : NULL;
+    if (lone) {
+        usage_error("%s is for mail: give --mail-to ADDR too", lone);
+        return -1;
+    }
+    if (c->n_mail_to && (c->mail_from == NULL || c->smtp_url == NULL)) {
+        usage_error("--mail-to needs --mail-from ADDR and --smtp-url smtp://HOST:587 (or "
+                    "smtps://HOST:465)%s", "");
+        return -1;
+    }
+    if (c->smtp_password_file && c->smtp_user == NULL) {
+        usage_error("--smtp-password-file needs --smtp-user USER%s", "");
+        return -1;
+    }
+    if (c->post_ca_file && c->post_url == NULL) {
+        usage_error("--post-ca-file is for the webhook: give --post-url URL too%s", "");
+        return -1;
+    }
+    return 0;
+}
+
+/* The SMTP password for --smtp-user: --smtp-password-file's first line, else
+ * SECAUDIT_SMTP_PASSWORD. An sa_malloc'd copy, or NULL (reported). */
+static char *smtp_password(const cli *c)
+{
+    char *pw = NULL;
+    if (c->smtp_password_file) {
+        sa_buf buf;
+        if (sa_read_user_file(c->smtp_password_file, 4096, 0, &buf) < 0) {
+            fprintf(stderr, "secaudit: cannot read the SMTP password from %s: %s\n",
+                    c->smtp_password_file, sa_read_user_file_error(errno));
+            return NULL;
+        }
+        size_t n = buf.data ? strcspn(buf.data, "\r\n") : 0;
+        pw = sa_strndup(buf.data ? buf.data : "", n);
+        if (buf.data)
+            memset(buf.data, 0, buf.len);
+        sa_buf_free(&buf);
+    } else {
+        const char *env = getenv("SECAUDIT_SMTP_PASSWORD");
+        if (env == NULL || *env == '\0') {
+            fprintf(stderr, "secaudit: --smtp-user needs a password: set "
+                            "SECAUDIT_SMTP_PASSWORD or give --smtp-password-file FILE\n");
+            return NULL;
+        }
+        pw = sa_strdup(env);
+    }
+    if (pw == NULL) {
+        fprintf(stderr, "secaudit: out of memory\n");
+        return NULL;
+    }
+    for (const unsigned char *p = (const unsigned char *)pw; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(stderr, "secaudit: the SMTP password holds a control character\n");
+            memset(pw, 0, strlen(pw));
+            sa_free(pw);
+            return NULL;
+        }
+    if (*pw == '\0') {
+        fprintf(stderr, "secaudit: the SMTP password in %s is empty\n",
+                c->smtp_password_file);
+        sa_free(pw);
+        return NULL;
+    }
+    return pw;
+}
+
+/* Tell what changed since the state (mail, webhook, syslog). 0 when everything was
+ * delivered (or nothing had to be), 1 when a delivery failed (reported), -1 when out of
+ * memory. */
+static int notify(const cli *c, const sa_notify_opts *no, const sa_result *res,
+                  const sa_report_opts *ro, const sa_changes *ch)
+{
+    if (ch->n_added == 0 && ch->n_resolved == 0)
+        return 0;
+    if (c->syslog)
+        sa_syslog_emit(ch);
+    if (!c->n_mail_to && !c->post_url)
+        return 0;
+    char *json = NULL, *msg = NULL, err[CURL_ERROR_SIZE + 600];
+    size_t json_len = 0, msg_len = 0;
+    int failed = 0;
+    if (sa_notify_json(res, ro, ch, &json, &json_len) < 0)
+        return -1;
+    if (c->n_mail_to) {
+        if (sa_mail_build(no, res, ro, ch, json, json_len, NULL, NULL, &msg, &msg_len) < 0) {
+            sa_free(json);
+            return -1;
+        }
+        if (sa_mail_send(no, msg, msg_len, err, sizeof(err)) < 0) {
+            fputs("secaudit: ", stderr);
+            sa_fput_escaped(stderr, err, strlen(err));
+            fputc('\n', stderr);
+            failed = 1;
+        }
+        sa_free(msg);
+    }
+    if (c->post_url && sa_webhook_post(no, json, json_len, err, sizeof(err)) < 0) {
+        fputs("secaudit: ", stderr);
+        sa_fput_escaped(stderr, err, strlen(err));
+        fputc('\n', stderr);
+        failed = 1;
+    }
+    sa_free(json);
+    return failed;
+}
+
 static int cmd_scan(int argc, char **argv)
 {
     cli c = {.format = "text", .fail_on = SA_SEV_LOW, .min_severity = SA_SEV_INFO,
@@ -492,6 +733,9 @@ static int cmd_scan(int argc, char **argv)
     sa_profile prof = {0};
     sa_ignore_list ign = {0};
     sa_baseline bl = {0};
+    sa_state state = {0};
+    char *password = NULL;
+    char host[256] = "localhost";
     char err[700];
     /* a profile's options come first, so the command line's win */
     for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -523,6 +767,27 @@ static int cmd_scan(int argc, char **argv)
         goto done;
     if (c.service) {
         usage_error("--service belongs to 'rules list'%s", "");
+        goto done;
+    }
+    if (check_notify(&c) < 0)
+        goto done;
+    const char *token = getenv("SECAUDIT_WEBHOOK_TOKEN");
+    if (token && *token == '\0')
+        token = NULL;
+    if (c.post_url && token && sa_notify_check_token(token) < 0) {
+        fprintf(stderr, "secaudit: SECAUDIT_WEBHOOK_TOKEN must be printable ASCII\n");
+        goto done;
+    }
+    if (c.smtp_user && (password = smtp_password(&c)) == NULL)
+        goto done;
+    if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    int state_missing = 0;
+    if (c.state && sa_state_load(&state, c.state, &c.lim, &state_missing, err, sizeof(err)) < 0) {
+        fputs("secaudit: ", stderr);
+        sa_fput_escaped(stderr, err, strlen(err));
+        fputs(" (secaudit does not start over on its own: fix or remove the file)\n", stderr);
         goto done;
     }
     const char *const default_root[] = {"/etc"};
@@ -590,6 +855,39 @@ static int cmd_scan(int argc, char **argv)
     }
     if (w < 0)
         goto done;
+    if (c.state || c.n_mail_to || c.post_url || c.syslog) {
+        sa_notify_opts no = {.mail_to = (const char *const *)c.mail_to,
+                             .n_mail_to = c.n_mail_to, .mail_from = c.mail_from,
+                             .smtp_url = c.smtp_url, .smtp_user = c.smtp_user,
+                             .smtp_password = password, .smtp_ca_file = c.smtp_ca_file,
+                             .post_url = c.post_url, .post_ca_file = c.post_ca_file,
+                             .bearer_token = token,
+                             .timeout = c.net_timeout ? c.net_timeout : 30, .host = host};
+        sa_changes ch;
+        if (sa_state_diff(&res, &state, c.min_severity, &ch) < 0) {
+            fprintf(stderr, "secaudit: out of memory\n");
+            goto done;
+        }
+        int r = notify(&c, &no, &res, &ro, &ch);
+        sa_changes_free(&ch);
+        if (r < 0) {
+            fprintf(stderr, "secaudit: out of memory\n");
+            goto done;
+        }
+        if (r > 0) {
+            if (c.state)
+                fprintf(stderr, "secaudit: %s was not updated: the next run reports the same "
+                                "changes\n", c.state);
+            code = EXIT_UNDELIVERED;
+            goto done;
+        }
+        if (c.state && sa_state_save(c.state, &res, &state, c.min_severity, err,
+                                     sizeof(err)) < 0) {
+            fprintf(stderr, "secaudit: %s (the notifications of this run were delivered; the "
+                            "next run repeats them)\n", err);
+            goto done;
+        }
+    }
     code = EXIT_CLEAN;
     for (size_t i = 0; i < res.n_findings; i++)
         if (sa_finding_counts(&res.findings[i], c.fail_on, c.min_severity))
@@ -597,6 +895,12 @@ static int cmd_scan(int argc, char **argv)
     if (code == EXIT_CLEAN && res.n_errors)
         code = EXIT_INCOMPLETE;
 done:
+    sa_state_free(&state);
+    if (password) {
+        memset(password, 0, strlen(password));
+        sa_free(password);
+    }
+    sa_free(c.mail_to);
     sa_result_free(&res);
     sa_ruleset_free(rs);
     sa_profile_free(&prof);
@@ -782,6 +1086,10 @@ int main(int argc, char **argv)
 #endif
     sa_xml_init();
     sa_json_init();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "secaudit: cannot initialise libcurl\n");
+        return EXIT_USAGE;
+    }
     /* For tests only (README, "Limits and failure"): fail the Nth allocation of this run. */
     const char *fail_at = getenv("SECAUDIT_ALLOC_FAIL_AT");
     if (fail_at && *fail_at)
@@ -807,6 +1115,7 @@ int main(int argc, char **argv)
     if (fail_at && *fail_at && getenv("SECAUDIT_ALLOC_COUNT"))
         fprintf(stderr, "secaudit: %lu allocations\n", sa_alloc_fail_at(0));
     sa_xml_cleanup();
+    curl_global_cleanup();
     if (fflush(stdout) != 0 && code != EXIT_USAGE) {
         fprintf(stderr, "secaudit: cannot write to standard output\n");
         code = EXIT_USAGE;

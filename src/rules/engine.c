@@ -178,21 +178,24 @@ size_t sa_engine_file_of(const sa_file_eval *fe, const sa_node *n)
 {
     if (fe->n_files <= 1 || n == NULL)
         return 0;
-    /* from a view's copy to the parsed node, up to the top-level member of the merged
-     * tree, then its file */
+    /* from a view's copy to the parsed node, then up through its ancestors to the nearest
+     * one that was moved in from another file (a member of a merged directory, the first
+     * node of an included file), whose file it is; a node of none is the first file's */
     while (n->origin)
         n = n->origin;
-    while (n->parent && n->parent != fe->tree)
-        n = n->parent;
-    if (fe->member_ix) {
-        sa_member_ix key = {(uintptr_t)n, 0};
-        const sa_member_ix *hit =
-            bsearch(&key, fe->member_ix, fe->n_members, sizeof(key), cmp_ix);
-        return hit ? hit->file : 0;
+    for (; n; n = n->parent) {
+        if (fe->member_ix) {
+            sa_member_ix key = {(uintptr_t)n, 0};
+            const sa_member_ix *hit =
+                bsearch(&key, fe->member_ix, fe->n_members, sizeof(key), cmp_ix);
+            if (hit)
+                return hit->file;
+            continue;
+        }
+        for (size_t i = 0; i < fe->n_members; i++)
+            if (fe->members[i] == n)
+                return fe->member_file[i];
     }
-    for (size_t i = 0; i < fe->n_members; i++)
-        if (fe->members[i] == n)
-            return fe->member_file[i];
     return 0;
 }
 
@@ -389,6 +392,7 @@ static int engine_run(sa_file_eval *fe)
         size_t idx = 0;
         for (const sa_node *el = list->first; el; el = el->next, idx++) {
             ctx.base = el;
+            ctx.base_idx = idx;
             if (eval_one(fe, rule, &ctx, list, el, idx) < 0)
                 return -1;
         }

@@ -26,8 +26,11 @@ typedef struct sa_file_eval {
     const sa_node *view;      /* the service's view of tree */
     const sa_eval_file *files;
     size_t n_files;           /* 1, or the files of a merged directory */
-    const sa_node *const *members;  /* merged: each top-level member of tree ... */
-    const size_t *member_file;      /* ... and the index of the file it came from */
+    const sa_node *const *members;  /* each node moved into tree from another file (the
+                                       members of a merged directory, the first nodes of an
+                                       included file) ... */
+    const size_t *member_file;      /* ... and the index of the file it came from; a node
+                                       belongs to the file of its nearest such ancestor */
     size_t n_members;
     sa_result *res;
     sa_arena *scratch;

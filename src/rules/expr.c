@@ -973,7 +973,7 @@ static int resolve_from(const sa_expr *path, sa_eval_ctx *ctx, const sa_node *fr
         return 0;
     char abs[1024];
     size_t len = 0;
-    if (sa_node_path(from, ctx->root, abs, sizeof(abs)) < 0)
+    if (sa_node_path_at(from, ctx->root, ctx->base, ctx->base_idx, abs, sizeof(abs)) < 0)
         return 0;
     len = strlen(abs);
     for (size_t i = 0; i < path->nseg; i++) {

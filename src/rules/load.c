@@ -155,7 +155,7 @@ static int compile_path(loader *ld, const sa_node *n, const char *src, sa_expr *
 /* ---- services and rules ---------------------------------------------------------------- */
 static const char *const formats[] = {"json",   "yaml",   "xml",        "ini",
                                       "systemd", "env",   "pgconf",     "properties",
-                                      "pghba"};
+                                      "pghba",   "nginx",  "iptables"};
 
 static int known(const char *s, const char *const *list, size_t n)
 {
@@ -207,6 +207,7 @@ static void free_service(sa_service *s)
         sa_free(s->files[i].sniff_src);
         sa_free(s->files[i].format);
         sa_free(s->files[i].view);
+        sa_free(s->files[i].included_by);
     }
     sa_free(s->files);
     for (size_t i = 0; i < s->n_secrets; i++)
@@ -366,10 +367,11 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
         return oom(ld);
     svc->files = v;
     for (const sa_node *c = list->first; c; c = c->next) {
-        static const char *const keys[] = {"path", "sniff", "format", "view", "also"};
+        static const char *const keys[] = {"path", "sniff", "format", "view", "also",
+                                           "included_by"};
         if (c->type != SA_MAP)
             return fail_at(ld, c->off, "each entry of 'files' must be a map with 'path'");
-        if (check_keys(ld, c, keys, 5, "a files entry") < 0)
+        if (check_keys(ld, c, keys, 6, "a files entry") < 0)
             return -1;
         const sa_node *p = sa_map_get(c, "path", 4), *s = sa_map_get(c, "sniff", 5);
         if (p == NULL)
@@ -388,7 +390,8 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
                 return -1;
             if (!known(f->format, formats, sizeof(formats) / sizeof(formats[0])))
                 return fail_at(ld, fm->off, "unknown format (expected json, yaml, xml, ini, "
-                                            "systemd, env, pgconf, properties or pghba)");
+                                            "systemd, env, pgconf, properties, pghba, "
+                                            "nginx or iptables)");
         }
         const sa_node *al = sa_map_get(c, "also", 4);
         if (al) {
@@ -398,6 +401,14 @@ static int load_files(loader *ld, sa_service *svc, const sa_node *list)
             if (f->also && svc->merge_dir)
                 return fail_at(ld, al->off, "'also' is not supported for a service with "
                                             "'merge: directory'");
+        }
+        const sa_node *ib = sa_map_get(c, "included_by", 11);
+        if (ib) {
+            if (get_str(ld, ib, &f->included_by) < 0)
+                return -1;
+            if (f->included_by[0] == '/' || f->included_by[0] == '\0')
+                return fail_at(ld, ib->off, "'included_by' must be a path relative to the "
+                                            "file's directory, such as '../nginx.conf'");
         }
         const sa_node *vw = sa_map_get(c, "view", 4);
         if (vw) {
@@ -512,7 +523,7 @@ static int load_service_file(loader *ld)
             sa_free(fmt);
             return fail_at(ld, n->off,
                            "unknown format (expected json, yaml, xml, ini, systemd, env, "
-                           "pgconf, properties or pghba)");
+                           "pgconf, properties, pghba, nginx or iptables)");
         }
         if (svc->format && strcmp(svc->format, fmt) != 0) {
             sa_free(fmt);
