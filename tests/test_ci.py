@@ -429,13 +429,16 @@ class Baseline(Base):
         os.remove(os.path.join(root, "etc/more/orthanc.json"))
         p, rep = scan_json("--baseline", base, root)
         self.assertEqual(p.returncode, 3)
-        # a fixed finding is absent (JSON and SARIF)
-        write(hba, text.replace("127.0.0.1/32 trust", "127.0.0.1/32 scram-sha-256"))
+        # a fixed finding is absent (JSON and SARIF). Line 3 was also a dead record (line 2's
+        # 0.0.0.0/0 covers it): scram-sha-256 alone would make it a strict record shadowed by
+        # line 2's trust, a new finding; on ::1 it is neither
+        write(hba, text.replace("127.0.0.1/32 trust", "::1/128 scram-sha-256"))
         os.remove(os.path.join(root, "srv/orthanc.json"))
         p, rep = scan_json("--baseline", base, root)
         self.assertEqual(p.returncode, 0)
         self.assertEqual([(a["rule_id"], a["path"], a["line"]) for a in rep["baseline"]["absent"]],
-                         [("PG-HBA-TRUST-LOOPBACK", "etc/postgresql/pg_hba.conf", 3)])
+                         [("PG-HBA-TRUST-LOOPBACK", "etc/postgresql/pg_hba.conf", 3),
+                          ("PG-HBA-DEAD-RECORD", "etc/postgresql/pg_hba.conf", 3)])
         # an entry of a rule that no longer exists is absent too, with level none
         with open(base, encoding="utf-8") as f:
             b = json.load(f)

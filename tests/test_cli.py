@@ -357,6 +357,57 @@ class Hostile(Tmp):
         self.assertEqual(len(rep["errors"]), 2)
 
 
+class FirstMatch(Tmp):
+    """pg_hba first-match analysis: the messages name the earlier record (its file when it
+    is another one), fingerprints do not move with it, secrets stay redacted."""
+
+    def first_match(self, rep):
+        return [(f["rule_id"], os.path.relpath(f["file"], self.tmp), f["line"], f["message"])
+                for f in rep["findings"]
+                if f["rule_id"] in ("PG-HBA-DEAD-RECORD", "PG-HBA-STRICT-SHADOWED")]
+
+    def test_messages_name_the_earlier_record(self):
+        write(os.path.join(self.tmp, "pg/pg_hba.conf"),
+              "host     all  all  10.0.0.0/8   md5\n"
+              "hostssl  all  all  10.1.0.0/16  scram-sha-256 clientcert=verify-full\n"
+              "include_dir conf.d\n"
+              "host all all 10.9.0.0/16 md5\n")
+        write(os.path.join(self.tmp, "pg/conf.d/10-a.conf"),
+              "# included\nhost all all 10.5.0.0/16 reject\n")
+        _p, rep = scan_json(self.tmp)
+        first = "line 1 (`host all all 10.0.0.0/8 md5`)"
+        self.assertEqual(self.first_match(rep), [
+            ("PG-HBA-STRICT-SHADOWED", "pg/conf.d/10-a.conf", 2,
+             "the stricter record on line 2 never applies: line 1 of %s/pg/pg_hba.conf "
+             "(`host all all 10.0.0.0/8 md5`) accepts these connections with md5 first"
+             % self.tmp),
+            ("PG-HBA-STRICT-SHADOWED", "pg/pg_hba.conf", 2,
+             "the stricter record on line 2 never applies: %s accepts these connections "
+             "with md5 first" % first),
+            ("PG-HBA-DEAD-RECORD", "pg/pg_hba.conf", 4,
+             "never used: %s matches every connection it would" % first)])
+
+    def test_fingerprint_stable_and_secret_redacted(self):
+        path = os.path.join(self.tmp, "pg_hba.conf")
+        text = ('host all all 0.0.0.0/0 ldap ldapserver=ldap.example ldapbinddn="cn=pg" '
+                'ldapbindpasswd=Sw0rdf1shXyz ldaptls=1\n'
+                "hostssl all all 192.0.2.0/24 scram-sha-256\n")
+        write(path, text)
+        p, before = scan_json(self.tmp)
+        self.assertNotIn(b"Sw0rdf1shXyz", p.stdout)
+        msgs = [m for *_x, m in self.first_match(before)]
+        self.assertEqual(len(msgs), 1)
+        self.assertIn("ldapbindpasswd=<redacted>", msgs[0])
+        write(path, "# moved\n\n" + text)
+        _p, after = scan_json(self.tmp)
+        fp = lambda rep: [(f["rule_id"], f["fingerprint"]) for f in rep["findings"]
+                          if f["rule_id"] == "PG-HBA-STRICT-SHADOWED"]
+        self.assertEqual(len(fp(before)), 1)
+        self.assertEqual(fp(before), fp(after))
+        self.assertEqual([(line, m[:55]) for _r, _f, line, m in self.first_match(after)],
+                         [(4, "the stricter record on line 4 never applies: line 3 (`h")])
+
+
 class Output(Tmp):
     def test_output_file_atomic(self):
         demo = os.path.join(SRC, "fixtures", "demo")

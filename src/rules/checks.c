@@ -7,6 +7,7 @@
 
 #include "secaudit/alloc.h"
 #include "secaudit/expr.h"
+#include "rules/hba.h"
 
 /* duplicate_keys: a key written twice in the same map. Readers differ on which one wins
  * (jansson and most YAML readers keep the last), so a reviewer reading the first is misled;
@@ -103,6 +104,12 @@ static int check_keys_in_two_files(sa_file_eval *fe, const sa_rule *rule)
 static const sa_check checks[] = {
     {"duplicate_keys", check_duplicate_keys,
      "one finding per key that is written again later in the same map"},
+    {"hba_dead_record", sa_hba_check_dead,
+     "pg_hba.conf: one finding per record an earlier record always matches first (not the "
+     "strict case below)"},
+    {"hba_strict_shadowed", sa_hba_check_strict,
+     "pg_hba.conf: one finding per record an earlier record with a weaker method always "
+     "matches first"},
     {"keys_in_two_files", check_keys_in_two_files,
      "in a merged directory, one finding per top-level key set again in another file"},
     {"readable_by_others", check_readable_by_others,

@@ -209,6 +209,13 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                     const sa_node *value, const sa_default *def, const char *label,
                     const char *what)
 {
+    return sa_engine_emit3(fe, rule, pos, value, def, label, what, NULL);
+}
+
+int sa_engine_emit3(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                    const sa_node *value, const sa_default *def, const char *label,
+                    const char *what, const char *message)
+{
     sa_result *res = fe->res;
     if (res->n_findings == res->cap_findings) {
         size_t nc = res->cap_findings ? res->cap_findings * 2 : 32;
@@ -256,7 +263,7 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     const char *tpl = rule->message ? rule->message : rule->title;
     const char *note = def && def->note ? def->note : NULL;
     size_t lf = strlen(ef->file), lr = strlen(ef->rel), lk = strlen(label),
-           le = strlen(evidence), lm = expand(NULL, tpl, label, val),
+           le = strlen(evidence), lm = message ? strlen(message) : expand(NULL, tpl, label, val),
            ln = note ? strlen(note) : 0;
     char *block = sa_malloc(lf + lr + lk + le + lm + ln + 6), *p = block;
     if (block == NULL)
@@ -266,7 +273,10 @@ int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
     f->key = put_str(&p, label, lk);
     f->evidence = put_str(&p, evidence, le);
     f->message = p;
-    expand(p, tpl, label, val);
+    if (message)
+        memcpy(p, message, lm);
+    else
+        expand(p, tpl, label, val);
     p[lm] = '\0';
     p += lm + 1;
     f->default_note = note ? put_str(&p, note, ln) : NULL;

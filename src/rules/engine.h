@@ -35,6 +35,11 @@ typedef struct sa_file_eval {
     sa_result *res;
     sa_arena *scratch;
     const struct sa_member_ix *member_ix;  /* set by sa_engine_run: members by address */
+    /* What a named check computed, kept for another rule of the same evaluation (pg_hba's
+     * two first-match rules share one analysis): memo_owner says which check made it; the
+     * memory is the check's to manage in scratch. NULL at the start of an evaluation. */
+    const void *memo_owner;
+    void *memo;
 } sa_file_eval;
 
 /* The index (into fe->files) of the file that holds node n. */
@@ -53,5 +58,11 @@ int sa_engine_emit(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
 int sa_engine_emit2(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
                     const sa_node *value, const sa_default *def, const char *label,
                     const char *what);
+
+/* As sa_engine_emit2, with `message` (not NULL) as the finding's message, used as it is: a
+ * named check that fills placeholders of its own in the rule's template. */
+int sa_engine_emit3(sa_file_eval *fe, const sa_rule *rule, const sa_node *pos,
+                    const sa_node *value, const sa_default *def, const char *label,
+                    const char *what, const char *message);
 
 #endif
