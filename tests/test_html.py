@@ -271,8 +271,12 @@ rules:
         self.assertIn(b"; 1 suppressed", data)
         self.assertIn(b'id="filter-suppressed"', data)
         self.assertIn(b'id="filter-new"', data)
-        self.assertEqual(sorted(r.get("baseline") for r in page.rows if "suppressed" not in r),
-                         ["new", "unchanged"])
+        # lines 2 and 3 (trust, and dead: line 1 matches them first), line 3 edited
+        self.assertEqual(sorted((r.get("baseline"), r["rule"]) for r in page.rows
+                                if "suppressed" not in r),
+                         [("new", "PG-HBA-DEAD-RECORD"), ("new", "PG-HBA-TRUST-REMOTE"),
+                          ("unchanged", "PG-HBA-DEAD-RECORD"),
+                          ("unchanged", "PG-HBA-TRUST-LOOPBACK")])
         self.assertRegex(data, rb'<ul id="absent">\n<li><code>PG-HBA-[A-Z-]+</code> at <code>'
                                rb'etc/postgresql/pg_hba\.conf:3</code>')
         self.assertIn(b"<table id=\"errors\">", data)
