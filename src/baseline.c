@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report/jsonw.h"
 #include "secaudit/alloc.h"
 #include "secaudit/report.h"
 #include "secaudit/walk.h"
@@ -155,17 +156,14 @@ int sa_baseline_apply(sa_result *res, sa_baseline *b, const sa_ruleset *rs)
 int sa_baseline_write(FILE *out, const sa_result *res)
 {
     int bad = 0;
-    json_t *root = json_object(), *fs = json_array(), *tool = json_object();
-    if (root == NULL || fs == NULL || tool == NULL) {
+    json_t *root = json_object(), *fs = json_array();
+    if (root == NULL || fs == NULL) {
         json_decref(root);
         json_decref(fs);
-        json_decref(tool);
         return -1;
     }
     bad |= json_object_set_new(root, "secaudit_baseline", json_integer(SA_BASELINE_VERSION));
-    bad |= json_object_set_new(tool, "name", json_string("secaudit"));
-    bad |= json_object_set_new(tool, "version", json_string(SECAUDIT_VERSION));
-    bad |= json_object_set_new(root, "tool", tool);
+    sa_jput(root, "tool", sa_jtool(&bad), &bad);
     for (size_t i = 0; i < res->n_findings && !bad; i++) {
         const sa_finding *f = &res->findings[i];
         if (f->suppressed)
@@ -188,10 +186,5 @@ int sa_baseline_write(FILE *out, const sa_result *res)
         }
     }
     bad |= json_object_set_new(root, "findings", fs);
-    int rc = -1;
-    if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-        fputc('\n', out) != EOF && fflush(out) == 0)
-        rc = 0;
-    json_decref(root);
-    return rc;
+    return sa_jdump(out, root, bad);
 }

@@ -340,3 +340,14 @@ size_t sa_linemap_line_start(const sa_linemap *map, unsigned line)
         return map->len;
     return map->starts[line - 1];
 }
+
+int sa_linemap_errorv(const sa_linemap *map, const char *path, size_t off, char *err,
+                      size_t cap, const char *prefix, const char *fmt, va_list ap)
+{
+    unsigned line, col;
+    sa_linemap_pos(map, off, &line, &col);
+    int n = snprintf(err, cap, "%s:%u:%u: %s", path, line, col, prefix);
+    if (n >= 0 && (size_t)n < cap)
+        vsnprintf(err + n, cap - (size_t)n, fmt, ap);
+    return -1;
+}

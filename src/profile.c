@@ -34,13 +34,9 @@ typedef struct ctx {
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, size_t off, const char *fmt,
                                                       ...)
 {
-    unsigned line, col;
-    sa_linemap_pos(&c->lines, off, &line, &col);
-    int n = snprintf(c->err, c->errcap, "%s:%u:%u: ", c->path, line, col);
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < c->errcap)
-        vsnprintf(c->err + n, c->errcap - (size_t)n, fmt, ap);
+    sa_linemap_errorv(&c->lines, c->path, off, c->err, c->errcap, "", fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -1151,6 +1151,21 @@ done:
     return rc;
 }
 
+/* PostgreSQL's include directives (postgresql.conf and pg_hba.conf alike; the parsers give
+ * pg_hba's keywords in lower case, and postgresql.conf's names are case-blind). */
+static int include_kind(const char *word, enum inc_kind *kind)
+{
+    if (strcasecmp(word, "include") == 0)
+        *kind = INC_FILE;
+    else if (strcasecmp(word, "include_if_exists") == 0)
+        *kind = INC_OPTIONAL;
+    else if (strcasecmp(word, "include_dir") == 0)
+        *kind = INC_DIR;
+    else
+        return 0;
+    return 1;
+}
+
 /* Is node an include directive of format? Sets the path it names and its kind. */
 static int include_of(const char *format, const sa_node *node, const sa_node *root,
                       const char **path, enum inc_kind *kind)
@@ -1166,13 +1181,7 @@ static int include_of(const char *format, const sa_node *node, const sa_node *ro
     if (strcmp(format, "pgconf") == 0) {
         if (node->parent != root || node->key == NULL || node->str == NULL)
             return 0;
-        if (strcasecmp(node->key, "include") == 0)
-            *kind = INC_FILE;
-        else if (strcasecmp(node->key, "include_if_exists") == 0)
-            *kind = INC_OPTIONAL;
-        else if (strcasecmp(node->key, "include_dir") == 0)
-            *kind = INC_DIR;
-        else
+        if (!include_kind(node->key, kind))
             return 0;
         *path = node->str;
         return 1;
@@ -1182,13 +1191,7 @@ static int include_of(const char *format, const sa_node *node, const sa_node *ro
         const sa_node *t = sa_map_get(node, "type", 4), *p = sa_map_get(node, "path", 4);
         if (t == NULL || p == NULL || t->str == NULL || p->str == NULL)
             return 0;
-        if (strcmp(t->str, "include") == 0)
-            *kind = INC_FILE;
-        else if (strcmp(t->str, "include_if_exists") == 0)
-            *kind = INC_OPTIONAL;
-        else if (strcmp(t->str, "include_dir") == 0)
-            *kind = INC_DIR;
-        else
+        if (!include_kind(t->str, kind))
             return 0;
         *path = p->str;
         return 1;

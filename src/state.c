@@ -52,13 +52,10 @@ typedef struct ctx {
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, size_t off, const char *fmt,
                                                       ...)
 {
-    unsigned line, col;
-    sa_linemap_pos(&c->lines, off, &line, &col);
-    int n = snprintf(c->err, c->errcap, "%s:%u:%u: damaged state file: ", c->path, line, col);
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < c->errcap)
-        vsnprintf(c->err + n, c->errcap - (size_t)n, fmt, ap);
+    sa_linemap_errorv(&c->lines, c->path, off, c->err, c->errcap, "damaged state file: ", fmt,
+                      ap);
     va_end(ap);
     return -1;
 }
@@ -267,11 +264,7 @@ static int write_state(FILE *out, const sa_result *res, const sa_state *st, sa_s
     if (root == NULL)
         return -1;
     sa_jput(root, "secaudit_state", json_integer(SA_STATE_VERSION), &bad);
-    json_t *tool = json_object();
-    if (tool) {
-        sa_jput(tool, "name", json_string("secaudit"), &bad);
-        sa_jput(tool, "version", json_string(SECAUDIT_VERSION), &bad);
-    }
+    json_t *tool = sa_jtool(&bad);
     sa_jput(root, "tool", tool, &bad);
     json_t *fs = json_array();
     for (size_t i = 0; fs && i < res->n_findings && !bad; i++) {
@@ -293,12 +286,7 @@ static int write_state(FILE *out, const sa_result *res, const sa_state *st, sa_s
         if (st->v[i].matched == 2)
             sa_jpush(fs, kept_entry(&st->v[i], &bad), &bad);
     sa_jput(root, "findings", fs, &bad);
-    int rc = -1;
-    if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-        fputc('\n', out) != EOF && fflush(out) == 0)
-        rc = 0;
-    json_decref(root);
-    return rc;
+    return sa_jdump(out, root, bad);
 }
 
 int sa_state_save(const char *path, const sa_result *res, const sa_state *st,

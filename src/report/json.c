@@ -16,11 +16,7 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
     if (root == NULL)
         return -1;
     sa_jput(root, "schema_version", json_string(SA_REPORT_SCHEMA_VERSION), &bad);
-    json_t *tool = json_object();
-    if (tool) {
-        sa_jput(tool, "name", json_string("secaudit"), &bad);
-        sa_jput(tool, "version", json_string(SECAUDIT_VERSION), &bad);
-    }
+    json_t *tool = sa_jtool(&bad);
     sa_jput(root, "tool", tool, &bad);
 
     json_t *scanned = json_object(), *roots = json_array();
@@ -153,10 +149,5 @@ int sa_report_json(FILE *out, const sa_result *res, const sa_report_opts *o)
         sa_jput(root, "baseline", bl, &bad);
     }
 
-    int rc = -1;
-    if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-        fputc('\n', out) != EOF && fflush(out) == 0)
-        rc = 0;
-    json_decref(root);
-    return rc;
+    return sa_jdump(out, root, bad);
 }

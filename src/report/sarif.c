@@ -341,10 +341,5 @@ int sa_report_sarif(FILE *out, const sa_result *res, const sa_report_opts *o)
     sa_jput(run, "columnKind", json_string("unicodeCodePoints"), &bad);
 
     sa_free(rules);
-    int rc = -1;
-    if (!bad && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-        fputc('\n', out) != EOF && fflush(out) == 0)
-        rc = 0;
-    json_decref(root);
-    return rc;
+    return sa_jdump(out, root, bad);
 }

@@ -14,51 +14,17 @@
 
 #include "secaudit/alloc.h"
 #include "secaudit/parse.h"
+#include "parsed.h"
 #include "secaudit/view.h"
-
-typedef struct parsed {
-    sa_doc *doc;
-    sa_linemap lines;
-    sa_perr err;
-    int rc;
-} parsed;
 
 static void parse_lim(parsed *p, const char *text, size_t len, const sa_limits *lim)
 {
-    memset(p, 0, sizeof(*p));
-    p->doc = sa_doc_new(text, len, lim);
-    assert_non_null(p->doc);
-    assert_int_equal(sa_linemap_init(&p->lines, text, len), 0);
-    p->rc = sa_parse_iptables(p->doc, &p->err);
+    parse_with(p, sa_parse_iptables, text, len, lim);
 }
 
 static void parse(parsed *p, const char *text)
 {
-    parse_lim(p, text, strlen(text), NULL);
-    if (p->rc != 0)
-        fail_msg("parse failed at offset %zu: %s", p->err.off, p->err.msg);
-}
-
-static void done(parsed *p)
-{
-    sa_linemap_free(&p->lines);
-    sa_doc_free(p->doc);
-}
-
-static void at(const parsed *p, size_t off, unsigned line, unsigned col)
-{
-    unsigned l, c;
-    sa_linemap_pos(&p->lines, off, &l, &c);
-    if (l != line || c != col)
-        fail_msg("offset %zu is at %u:%u, expected %u:%u", off, l, c, line, col);
-}
-
-static const sa_node *get(const sa_node *m, const char *key)
-{
-    const sa_node *n = sa_map_get(m, key, strlen(key));
-    if (n == NULL)
-        fail_msg("no member '%s'", key);
-    return n;
+    parse_ok(p, sa_parse_iptables, text);
 }
 
 static const sa_node *nth(const sa_node *m, size_t i)
