@@ -1374,6 +1374,20 @@ static int assess_with_includes(scan_ctx *sc, const sa_service *svc, const char 
     return rc;
 }
 
+/* Evaluate files[0..n) as one configuration (unless reading them failed: rc < 0), then free
+ * them. */
+static int evaluate_all(scan_ctx *sc, const sa_service *svc, parsed_file *files, size_t n,
+                        int rc)
+{
+    if (rc == 0)
+        rc = evaluate(sc, svc, files, n, NULL);
+    for (size_t i = 0; i < n; i++)
+        parsed_free(&files[i]);
+    if (rc < 0)
+        sc->oom = 1;
+    return rc;
+}
+
 /* Parse a claimed file and evaluate it, or keep it for its directory's group. Takes the
  * bytes in buf. */
 static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
@@ -1407,13 +1421,7 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         int rc = add_dropins(sc, svc, e, files, &n, MAX_UNIT_FILES / 2);
         if (rc == 0)
             rc = add_env_files(sc, svc, files, n, &n, MAX_UNIT_FILES);
-        if (rc == 0)
-            rc = evaluate(sc, svc, files, n, NULL);
-        for (size_t i = 0; i < n; i++)
-            parsed_free(&files[i]);
-        if (rc < 0)
-            sc->oom = 1;
-        return rc;
+        return evaluate_all(sc, svc, files, n, rc);
     }
     if (r > 0 && strcmp(format, "iptables") == 0) {
         /* an IPv4 rules file and its IPv6 sibling are judged together */
@@ -1421,13 +1429,7 @@ static int assess(scan_ctx *sc, const sa_walk_entry *e, const sa_service *svc,
         size_t n = 1;
         files[0] = f;
         int rc = add_ipv6_sibling(sc, svc, e, files, &n);
-        if (rc == 0)
-            rc = evaluate(sc, svc, files, n, NULL);
-        for (size_t i = 0; i < n; i++)
-            parsed_free(&files[i]);
-        if (rc < 0)
-            sc->oom = 1;
-        return rc;
+        return evaluate_all(sc, svc, files, n, rc);
     }
     if (r > 0 && (strcmp(format, "nginx") == 0 || strcmp(format, "pgconf") == 0 ||
                   strcmp(format, "pghba") == 0)) {

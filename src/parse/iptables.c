@@ -62,21 +62,6 @@ static int oom(ipt *p, size_t off)
                             : "out of memory");
 }
 
-/* At most 40 bytes of s[0..n) for a message, bytes that are not printable ASCII as '?'. */
-static void echo(char *dst, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0, lim = n > 40 ? 40 : n;
-    for (size_t i = 0; i < lim && o + 4 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        dst[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > lim && o + 4 <= cap) {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
-}
-
 static const char *tok_text(const ipt *p, const tok *t)
 {
     return p->dec.buf ? p->dec.buf + t->dec : "";
@@ -86,7 +71,7 @@ static const char *tok_text(const ipt *p, const tok *t)
 static int fail_tok(ipt *p, const tok *t, const char *before, const char *after)
 {
     char e[48], msg[240];
-    echo(e, sizeof(e), tok_text(p, t), t->len);
+    sa_parse_echo(e, sizeof(e), tok_text(p, t), t->len);
     snprintf(msg, sizeof(msg), "%s'%s'%s", before, e, after);
     return fail(p, t->raw, msg);
 }
@@ -735,7 +720,7 @@ int sa_parse_iptables(sa_doc *doc, sa_perr *err)
         if (c == '*') {
             if (table) {
                 char msg[160], e[48];
-                echo(e, sizeof(e), table->key, table->key_len);
+                sa_parse_echo(e, sizeof(e), table->key, table->key_len);
                 snprintf(msg, sizeof(msg), "table '%s' is not closed with COMMIT before the "
                                            "next table starts", e);
                 fail(&p, st, msg);
@@ -780,7 +765,7 @@ int sa_parse_iptables(sa_doc *doc, sa_perr *err)
     }
     if (table) {
         char msg[200], e[48];
-        echo(e, sizeof(e), table->key, table->key_len);
+        sa_parse_echo(e, sizeof(e), table->key, table->key_len);
         snprintf(msg, sizeof(msg), "table '%s' is never closed with COMMIT: iptables-restore "
                                    "refuses the whole file",
                  e);

@@ -66,22 +66,6 @@ static int oom(hba *h, size_t off)
                             : "out of memory");
 }
 
-/* Copy at most 40 bytes of s[0..n) into dst for a message, every byte that is not
- * printable ASCII shown as '?', "..." appended when cut. */
-static void echo(char *dst, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0, lim = n > 40 ? 40 : n;
-    for (size_t i = 0; i < lim && o + 4 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        dst[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > lim && o + 4 <= cap) {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
-}
-
 /* fail() with a message "<before>"<token>"<after>". */
 
 /* A token's decoded text (the buffer is NULL while no byte was decoded: a line of "" ). */
@@ -92,7 +76,7 @@ static const char *tok_text(const hba *h, const tok *t)
 static int fail_tok(hba *h, const tok *t, size_t off, const char *before, const char *after)
 {
     char e[48], msg[200];
-    echo(e, sizeof(e), tok_text(h, t), t->len);
+    sa_parse_echo(e, sizeof(e), tok_text(h, t), t->len);
     snprintf(msg, sizeof(msg), "%s\"%s\"%s", before, e, after);
     return fail(h, off, msg);
 }

@@ -1,9 +1,9 @@
 /* posbuf.c — see posbuf.h. */
 #include "parse/posbuf.h"
 
-#include <stdio.h>
-
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "secaudit/alloc.h"
 
@@ -55,4 +55,18 @@ int sa_text_prescan(const char *text, size_t len, size_t start, size_t max_line,
         }
     }
     return 0;
+}
+
+void sa_parse_echo(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0, lim = n > 40 ? 40 : n;
+    for (size_t i = 0; i < lim && o + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (n > lim && o + 4 <= cap) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
 }

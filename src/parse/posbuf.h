@@ -27,6 +27,10 @@ static inline int sa_posbuf_put(sa_posbuf *b, char c, size_t off)
 }
 void sa_posbuf_free(sa_posbuf *b);
 
+/* At most 40 bytes of s[0..n) into dst for an error message, every byte that is not
+ * printable ASCII shown as '?', "..." appended when cut. */
+void sa_parse_echo(char *dst, size_t cap, const char *s, size_t n);
+
 /* The checks every hand-written line parser makes before parsing text[start..len): no NUL
  * byte and no physical line (CR LF or LF ended) longer than max_line bytes. 0, or -1 with
  * *off at the first problem in file order and msg (cap bytes) saying what it is. */
