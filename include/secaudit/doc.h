@@ -119,8 +119,11 @@ void sa_linemap_free(sa_linemap *map);
 void sa_linemap_pos(const sa_linemap *map, size_t off, unsigned *line, unsigned *col);
 /* "PATH:LINE:COL: " + prefix + the formatted message into err[0..cap), for byte offset off
  * (a file secaudit reads that is not a scanned one: a profile, a state file). Returns -1. */
-int sa_linemap_errorv(const sa_linemap *map, const char *path, size_t off, char *err,
-                      size_t cap, const char *prefix, const char *fmt, va_list ap);
+__attribute__((format(printf, 7, 0))) int sa_linemap_errorv(const sa_linemap *map,
+                                                             const char *path, size_t off,
+                                                             char *err, size_t cap,
+                                                             const char *prefix,
+                                                             const char *fmt, va_list ap);
 
 /* Byte offset of the first byte of 1-based line (clamped). */
 size_t sa_linemap_line_start(const sa_linemap *map, unsigned line);
