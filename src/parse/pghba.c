@@ -413,21 +413,6 @@ static const char *range_reach(const unsigned char *a, const unsigned char *m, s
     return "remote";
 }
 
-/* Parse an IP address (v4 or v6) from s[0..n) into a (16 bytes room); its family or 0. */
-static int parse_ip(const char *s, size_t n, unsigned char *a)
-{
-    char buf[64];
-    if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n))
-        return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    if (inet_pton(AF_INET, buf, a) == 1)
-        return AF_INET;
-    if (inet_pton(AF_INET6, buf, a) == 1)
-        return AF_INET6;
-    return 0;
-}
-
 /* The address field at *fi (and a mask field after a bare IP address): members "address"
  * and maybe "mask", *reach set, *fi moved past them. */
 static int parse_address(hba *h, sa_node *rec, size_t *fi, const char **reach,
@@ -454,7 +439,7 @@ static int parse_address(hba *h, sa_node *rec, size_t *fi, const char **reach,
     const char *slash = memchr(s, '/', t->len);
     size_t il = slash ? (size_t)(slash - s) : t->len;
     unsigned char a[16] = {0}, m[16] = {0};
-    int af = parse_ip(s, il, a);
+    int af = sa_parse_ip(s, il, a);
     if (af == 0) {
         if (slash)
             return fail_tok(h, t, at(h, t->raw), "invalid IP address ",
@@ -492,7 +477,7 @@ static int parse_address(hba *h, sa_node *rec, size_t *fi, const char **reach,
     const tok *mt = single(h, *fi, "the netmask");
     if (mt == NULL)
         return -1;
-    int maf = parse_ip(tok_text(h, mt), mt->len, m);
+    int maf = sa_parse_ip(tok_text(h, mt), mt->len, m);
     if (maf == 0)
         return fail_tok(h, mt, at(h, mt->raw), "invalid IP mask ", "");
     if (maf != af)

@@ -1,6 +1,7 @@
 /* posbuf.c — see posbuf.h. */
 #include "parse/posbuf.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,4 +70,18 @@ void sa_parse_echo(char *dst, size_t cap, const char *s, size_t n)
         o += 3;
     }
     dst[o] = '\0';
+}
+
+int sa_parse_ip(const char *s, size_t n, unsigned char *a)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n))
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, a) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, buf, a) == 1)
+        return AF_INET6;
+    return 0;
 }

@@ -31,6 +31,10 @@ void sa_posbuf_free(sa_posbuf *b);
  * printable ASCII shown as '?', "..." appended when cut. */
 void sa_parse_echo(char *dst, size_t cap, const char *s, size_t n);
 
+/* An IP address (v4 or v6) from s[0..n) into a (16 bytes of room): AF_INET, AF_INET6, or 0
+ * when it is not one. */
+int sa_parse_ip(const char *s, size_t n, unsigned char *a);
+
 /* The checks every hand-written line parser makes before parsing text[start..len): no NUL
  * byte and no physical line (CR LF or LF ended) longer than max_line bytes. 0, or -1 with
  * *off at the first problem in file order and msg (cap bytes) saying what it is. */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parse/posbuf.h"
 #include "secaudit/alloc.h"
 
 enum { PAIR_CAP = 16, LIST_CAP = 64, CHAIN = 4, PARTIAL_CHECKS = 16, TEXT_CAP = 200 };
@@ -39,18 +40,11 @@ static const char *const type_names[] = {"local",     "host",       "hostssl",
 
 /* ---- addresses -------------------------------------------------------------------- */
 
+/* The address's length in bytes (4 or 16), or 0 when it is not an IP address. */
 static int ip_pton(const char *s, size_t n, unsigned char *a)
 {
-    char buf[64];
-    if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n))
-        return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    if (inet_pton(AF_INET, buf, a) == 1)
-        return 4;
-    if (inet_pton(AF_INET6, buf, a) == 1)
-        return 16;
-    return 0;
+    int af = sa_parse_ip(s, n, a);
+    return af == AF_INET ? 4 : af == AF_INET6 ? 16 : 0;
 }
 
 static void set_mask(unsigned char *m, unsigned bits)
